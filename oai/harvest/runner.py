@@ -1,0 +1,198 @@
+"""The page loop of a harvest.
+
+:func:`iter_pages` is a plain iterator: one :class:`HarvestPage` per ``ListRecords`` response,
+records already read, with the resumption token of the next page. A caller that stores each
+page together with that token, in one transaction, can be killed at any moment and go on from
+the last stored page.
+
+:func:`run` is that caller for anything implementing :class:`Sink` (the store side does): it
+writes page after page, restarts the list once when a saved token has expired, and turns a
+failure into a :class:`RunResult` with the error text instead of an exception, keeping every
+page already written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from oai.harvest.client import OAIClient
+from oai.harvest.errors import BadResumptionToken, HarvestError, RecordProblem
+from oai.harvest.records import HarvestedRecord, read_records
+
+log = logging.getLogger(__name__)
+
+#: Record problems kept in a :class:`RunResult` (all are logged).
+MAX_PROBLEMS_KEPT = 100
+
+
+@dataclass(frozen=True)
+class HarvestRequest:
+    """What to list. Dates are strings already in the repository's granularity.
+
+    With ``resume_token`` the list goes on from a saved page; ``from_``/``until`` are then
+    only used if the token has expired and the list must start again.
+    """
+
+    metadata_prefix: str
+    set_spec: str | None = None
+    from_: str | None = None
+    until: str | None = None
+    resume_token: str | None = None
+
+
+@dataclass
+class HarvestPage:
+    """One page, read: good records, problems, and the token of the next page."""
+
+    number: int
+    records: list[HarvestedRecord]
+    problems: list[RecordProblem]
+    #: Token for the next page; ``None`` when this page completes the list.
+    token: str | None
+    response_date: str
+    repairs: list[str] = field(default_factory=list)
+    cursor: int | None = None
+    complete_list_size: int | None = None
+
+
+@dataclass
+class PageOutcome:
+    """What a sink did with one page."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    #: Records the sink itself refused (the page's own problems are counted by the runner).
+    skipped: int = 0
+
+
+class Sink(Protocol):
+    """Where harvested pages go; the store side implements it."""
+
+    def write_page(self, page: HarvestPage) -> PageOutcome:
+        """Store the page's records *and* ``page.token`` atomically; return the counts."""
+        ...
+
+    def restart(self, reason: str) -> None:
+        """The saved token is no longer valid: forget it (the list starts over)."""
+        ...
+
+
+@dataclass
+class RunResult:
+    """Summary of one harvest of one source."""
+
+    status: str = "ok"  # "ok" or "failed"
+    pages: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    error: str | None = None
+    #: ``responseDate`` of the first page of a list started afresh in this run (the basis of
+    #: the next incremental ``from``); ``None`` when the run only went on from a saved token,
+    #: whose list start the caller saved with it.
+    first_response_date: str | None = None
+    #: True when the list was harvested to its end.
+    complete: bool = False
+    restarts: int = 0
+    problems: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the run succeeded."""
+        return self.status == "ok"
+
+    def add(self, outcome: PageOutcome, page: HarvestPage) -> None:
+        """Count one written page."""
+        self.pages += 1
+        self.added += outcome.added
+        self.updated += outcome.updated
+        self.deleted += outcome.deleted
+        self.unchanged += outcome.unchanged
+        self.skipped += outcome.skipped + len(page.problems)
+        for problem in page.problems:
+            if len(self.problems) < MAX_PROBLEMS_KEPT:
+                self.problems.append(str(problem))
+        for repair in page.repairs:
+            if len(self.repairs) < MAX_PROBLEMS_KEPT:
+                self.repairs.append(f"page {page.number}: {repair}")
+
+
+def iter_pages(client: OAIClient, request: HarvestRequest) -> Iterator[HarvestPage]:
+    """Pages of ``request``, each read into records; raises :mod:`errors` on failure."""
+    previous_token = request.resume_token
+    for page in client.list_records(
+        request.metadata_prefix,
+        set_spec=request.set_spec,
+        from_=request.from_,
+        until=request.until,
+        token=request.resume_token,
+    ):
+        records, problems = read_records(
+            page.records, client.base_url, check_marks=page.invalid_sequences > 0
+        )
+        for problem in problems:
+            log.warning("%s page %d: skipped %s", client.base_url, page.number, problem)
+        for repair in page.repairs:
+            log.warning("%s page %d: repaired %s", client.base_url, page.number, repair)
+        yield HarvestPage(
+            number=page.number,
+            records=records,
+            problems=problems,
+            token=page.token,
+            response_date=page.response_date,
+            repairs=page.repairs,
+            cursor=page.cursor,
+            complete_list_size=page.complete_list_size,
+        )
+        if page.token is not None and page.token == previous_token:
+            # A provider that hands back the token it was given would loop for ever.
+            raise HarvestError(
+                f"{client.base_url}: the provider returned the same resumption token again"
+            )
+        previous_token = page.token
+
+
+def run(
+    client: OAIClient, request: HarvestRequest, sink: Sink, *, max_restarts: int = 1
+) -> RunResult:
+    """Harvest ``request`` into ``sink`` page by page; never raises :class:`HarvestError`."""
+    result = RunResult()
+    current = request
+    while True:
+        try:
+            for page in iter_pages(client, current):
+                if page.number == 1 and current.resume_token is None:
+                    result.first_response_date = page.response_date
+                outcome = sink.write_page(page)
+                result.add(outcome, page)
+            result.complete = True
+            return result
+        except BadResumptionToken as exc:
+            if result.restarts >= max_restarts:
+                return _failed(result, exc)
+            result.restarts += 1
+            reason = (
+                f"resumption token rejected ({exc}); restarting from {current.from_ or 'the start'}"
+            )
+            log.warning("%s: %s", client.base_url, reason)
+            sink.restart(reason)
+            # A fresh list: its first responseDate is the one that bounds the next run.
+            result.first_response_date = None
+            current = replace(current, resume_token=None)
+        except HarvestError as exc:
+            return _failed(result, exc)
+
+
+def _failed(result: RunResult, exc: HarvestError) -> RunResult:
+    result.status = "failed"
+    result.error = str(exc)
+    log.error("harvest failed: %s", exc)
+    return result

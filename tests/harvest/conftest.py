@@ -1,0 +1,103 @@
+"""Fixtures for the harvester tests: a fast retry policy and an in-memory sink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from oai.harvest import HarvestPage, OAIClient, PageOutcome, RetryPolicy
+
+
+@dataclass
+class MemorySink:
+    """A sink keeping records by OAI identifier, like the store keys them per library.
+
+    ``records[identifier]`` is the 245 $a (or ``"<deleted>"``); ``token`` is the token saved
+    with the last written page, as the store saves it.
+    """
+
+    records: dict[str, str] = field(default_factory=dict)
+    token: str | None = None
+    pages: int = 0
+    writes: int = 0
+    restarts: list[str] = field(default_factory=list)
+
+    def write_page(self, page: HarvestPage) -> PageOutcome:
+        outcome = PageOutcome()
+        for item in page.records:
+            self.writes += 1
+            if item.deleted:
+                value = "<deleted>"
+                outcome.deleted += 1
+            else:
+                assert item.record is not None
+                value = item.record["245"]["a"] if item.record["245"] else ""
+            before = self.records.get(item.identifier)
+            if before is None and not item.deleted:
+                outcome.added += 1
+            elif before == value:
+                outcome.unchanged += 1
+            elif not item.deleted:
+                outcome.updated += 1
+            self.records[item.identifier] = value
+        self.token = page.token
+        self.pages += 1
+        return outcome
+
+    def restart(self, reason: str) -> None:
+        self.restarts.append(reason)
+        self.token = None
+
+    @property
+    def live(self) -> set[str]:
+        """Identifiers of records that are not deleted."""
+        return {key for key, value in self.records.items() if value != "<deleted>"}
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+@dataclass
+class SleepLog:
+    """Records every wait the client asks for (and really waits, so servers see real time)."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        import time
+
+        self.waits.append(seconds)
+        time.sleep(min(seconds, 3.0))
+
+
+@pytest.fixture
+def sleeps() -> SleepLog:
+    return SleepLog()
+
+
+FAST = RetryPolicy(
+    max_attempts=4,
+    backoff_base=0.01,
+    backoff_max=0.05,
+    retry_after_max=5.0,
+    retry_after_default=0.05,
+    connect_timeout=2.0,
+    read_timeout=0.5,
+)
+
+
+@pytest.fixture
+def make_client(sleeps: SleepLog):
+    clients: list[OAIClient] = []
+
+    def make(url: str, policy: RetryPolicy = FAST) -> OAIClient:
+        client = OAIClient(url, policy, sleep=sleeps)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
