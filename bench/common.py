@@ -1,0 +1,73 @@
+"""Helpers shared by the benchmarks: timing, peak memory, scaled sizes, reporting."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def scaled(n: int) -> int:
+    """``n`` times ``BENCH_SCALE`` (default 1), at least 1."""
+    return max(1, int(n * float(os.environ.get("BENCH_SCALE", "1"))))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timer() -> Iterator[list[float]]:
+    """``with timer() as t: ...`` then ``t[0]`` is the elapsed seconds."""
+    box: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - start)
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    """Run ``fn`` once; returns its result and the seconds it took."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct`` percentile (0-100) of ``values`` (inclusive method)."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+def report(
+    label: str,
+    figure: float,
+    unit: str,
+    baseline_label: str,
+    baseline: float,
+    *,
+    higher_is_better: bool = True,
+    target: float | None = None,
+) -> None:
+    """Print a figure beside its same-run baseline and their ratio (and the target, if any)."""
+    ratio = figure / baseline if baseline else float("inf")
+    verdict = ""
+    if target is not None:
+        met = ratio >= target if higher_is_better else ratio <= target
+        verdict = (
+            f"  target {'≥' if higher_is_better else '≤'} {target:g}: {'met' if met else 'MISSED'}"
+        )
+    print(
+        f"{label}: {figure:,.1f} {unit} | {baseline_label}: {baseline:,.1f} {unit} | "
+        f"ratio {ratio:.2f}{verdict}",
+        flush=True,
+    )

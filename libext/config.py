@@ -1,0 +1,94 @@
+"""Every ``LIBEXT_*`` configuration key, its default, unit and meaning: the one list.
+
+Keys are grouped by feature (``LIBEXT_OAI_*``, ``LIBEXT_HARVEST_*``, ``LIBEXT_MARC_*``,
+``LIBEXT_SEARCH_*``, ``LIBEXT_AUTH_*``). Structural keys (URL prefixes, the record source,
+the principal loader) are read once in :meth:`libext.LibExt.init_app`; tunables are read at
+request time, so a test or a deployment may change them on a running app.
+
+The standalone app (``wsgi.py``) also reads each key from the environment variable of the same
+name, parsed as JSON when it parses and taken as a string otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configuration key with its default and documentation."""
+
+    name: str
+    default: Any
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- wiring -------------------------------------------------------------------------
+    Setting(
+        "LIBEXT_URL_PREFIXES",
+        {
+            "search": "",
+            "oai": "/oai",
+            "sru": "/sru",
+            "api": "/api",
+            "cataloguing": "/cataloguing",
+            "admin": "/admin",
+            "accounts": "/account",
+        },
+        "URL prefix of each blueprint (mapping name → prefix). A prefix of null leaves that "
+        "blueprint unregistered, so a host can mount it itself.",
+    ),
+    Setting(
+        "LIBEXT_RECORD_SOURCE",
+        None,
+        "The host seam: an object implementing oai.source.RecordSource, a callable that "
+        "returns one, or a 'module:attribute' string naming either. None uses libext's own "
+        "record store.",
+    ),
+    Setting(
+        "LIBEXT_STORE_BATCH_SIZE",
+        500,
+        "Records written per transaction by bulk writers (imports, demo load); records.",
+    ),
+    Setting(
+        "LIBEXT_DEFAULT_LOCALE",
+        "vi",
+        "Language of the pages when the reader has not chosen one ('vi' or 'en').",
+    ),
+    # --- access control ----------------------------------------------------------------
+    Setting(
+        "LIBEXT_AUTH_PRINCIPAL_LOADER",
+        None,
+        "Inside a host ILS: a callable (or 'module:attribute') returning the current user's "
+        "libext.auth.Principal (roles and library codes) or None for anonymous. None uses "
+        "libext's built-in accounts and API tokens.",
+    ),
+)
+
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+
+
+def apply_defaults(config: MutableMapping[str, Any]) -> None:
+    """Set every missing ``LIBEXT_*`` key to (a copy of) its default."""
+    for setting in SETTINGS:
+        config.setdefault(setting.name, copy.deepcopy(setting.default))
+
+
+def parse_env_value(raw: str) -> Any:
+    """An environment value as JSON when it parses, else the plain string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def from_environ(config: MutableMapping[str, Any], environ: Mapping[str, str]) -> None:
+    """Copy every ``LIBEXT_*`` variable of ``environ`` into ``config`` (values parsed)."""
+    for name, raw in environ.items():
+        if name.startswith("LIBEXT_"):
+            config[name] = parse_env_value(raw)

@@ -1,0 +1,36 @@
+"""Alembic environment for libext: online only, on the engine the caller passes."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import libext.models  # noqa: F401  (registers every model on the metadata)
+from libext.migrate import VERSION_TABLE
+from libext.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """Only libext's own tables; never a host's, never SQLite FTS5 shadow tables."""
+    if type_ == "table":
+        return bool(name) and name.startswith("libext_") and "_fts" not in name
+    return True
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes["engine"]
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table=VERSION_TABLE,
+            include_object=include_object,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,166 @@
+"""The host seam's implementation over libext's own store.
+
+The OAI provider and the exporter read records only through :class:`oai.source.RecordSource`
+(re-exported here as the documented seam). :class:`StoreRecordSource` implements it on the
+libext tables; a host ILS that keeps its own tables passes its own implementation to
+``LibExt(record_source=...)`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import pymarc
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from libext.models import Library, Record
+from libext.vocab import material_type_name
+from oai.source import (
+    HoldingInfo,
+    ListQuery,
+    Position,
+    Provenance,
+    RecordSource,
+    SetInfo,
+    SourceRecord,
+)
+
+__all__ = [
+    "HoldingInfo",
+    "ListQuery",
+    "Position",
+    "Provenance",
+    "RecordSource",
+    "SetInfo",
+    "SourceRecord",
+    "StoreRecordSource",
+    "parse_marc",
+]
+
+LIBRARY_SET = "library"
+TYPE_SET = "type"
+
+
+def parse_marc(data: bytes) -> pymarc.Record:
+    """A stored record (UTF-8 ISO 2709) as a pymarc Record."""
+    return pymarc.Record(data=data, to_unicode=True, force_utf8=True)
+
+
+class StoreRecordSource:
+    """:class:`~oai.source.RecordSource` over the libext store (keys are record ids)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- protocol --------------------------------------------------------------------------
+    def earliest_datestamp(self) -> datetime | None:
+        """Smallest datestamp of any record, deleted ones included."""
+        return self.session.scalar(select(func.min(Record.datestamp)))
+
+    def parse_key(self, text: str) -> int | None:
+        """Record ids are positive integers written in decimal."""
+        if not text.isascii() or not text.isdigit() or len(text) > 18:
+            return None
+        return int(text)
+
+    def get(self, key: int | str) -> SourceRecord | None:
+        """One record by id."""
+        if not isinstance(key, int):
+            return None
+        rec = self.session.get(Record, key, options=[selectinload(Record.holdings)])
+        return self._to_source(rec) if rec is not None else None
+
+    def list(self, query: ListQuery, limit: int) -> list[SourceRecord]:
+        """Records in (datestamp, id) order, strictly after ``query.after``."""
+        stmt = self._filtered(select(Record), query)
+        if query.after is not None:
+            stamp, key = query.after
+            stmt = stmt.where(
+                or_(Record.datestamp > stamp, and_(Record.datestamp == stamp, Record.id > key))
+            )
+        stmt = (
+            stmt.options(selectinload(Record.holdings))
+            .order_by(Record.datestamp, Record.id)
+            .limit(limit)
+        )
+        return [self._to_source(rec) for rec in self.session.scalars(stmt)]
+
+    def count(self, query: ListQuery) -> int:
+        """How many records match, ignoring ``after``."""
+        stmt = self._filtered(select(func.count(Record.id)), query)
+        return int(self.session.scalar(stmt) or 0)
+
+    def sets(self) -> Iterable[SetInfo]:
+        """``library`` and ``type`` parents, one set per library and per material type."""
+        out = [SetInfo(LIBRARY_SET, "Thư viện (Libraries)")]
+        for lib in self.session.scalars(select(Library).order_by(Library.code)):
+            out.append(SetInfo(f"{LIBRARY_SET}:{lib.code}", lib.name))
+        out.append(SetInfo(TYPE_SET, "Loại tài liệu (Material types)"))
+        types = self.session.scalars(
+            select(Record.material_type).distinct().order_by(Record.material_type)
+        )
+        for code in types:
+            if code and code.isalnum():
+                name = f"{material_type_name(code, 'vi')} ({material_type_name(code, 'en')})"
+                out.append(SetInfo(f"{TYPE_SET}:{code}", name))
+        return out
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _filtered(self, stmt: Select, query: ListQuery) -> Select:
+        if query.since is not None:
+            stmt = stmt.where(Record.datestamp >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(Record.datestamp <= query.until)
+        if not query.include_deleted:
+            stmt = stmt.where(Record.deleted.is_(False))
+        if query.keys is not None:
+            stmt = stmt.where(Record.id.in_([k for k in query.keys if isinstance(k, int)]))
+        codes = [c for c in (query.library_code, self._set_library(query.set_spec)) if c]
+        for code in codes:
+            stmt = stmt.where(Record.library_id.in_(select(Library.id).where(Library.code == code)))
+        if query.set_spec and query.set_spec.startswith(f"{TYPE_SET}:"):
+            stmt = stmt.where(Record.material_type == query.set_spec.split(":", 1)[1])
+        elif query.set_spec and query.set_spec not in (LIBRARY_SET, TYPE_SET) and not codes:
+            stmt = stmt.where(Record.id < 0)  # an unknown set holds nothing
+        return stmt
+
+    @staticmethod
+    def _set_library(set_spec: str | None) -> str | None:
+        if set_spec and set_spec.startswith(f"{LIBRARY_SET}:"):
+            return set_spec.split(":", 1)[1] or "\x00"
+        return None
+
+    def _to_source(self, rec: Record) -> SourceRecord:
+        library = rec.library
+        provenance = None
+        if rec.origin_base_url and rec.origin_identifier:
+            provenance = Provenance(
+                base_url=rec.origin_base_url,
+                identifier=rec.origin_identifier,
+                datestamp=rec.origin_datestamp or "",
+            )
+        return SourceRecord(
+            key=rec.id,
+            datestamp=rec.datestamp,
+            deleted=rec.deleted,
+            record=parse_marc(rec.marc),
+            sets=(f"{LIBRARY_SET}:{library.code}", f"{TYPE_SET}:{rec.material_type}")
+            if rec.material_type.isalnum()
+            else (f"{LIBRARY_SET}:{library.code}",),
+            holdings=tuple(
+                HoldingInfo(
+                    library_code=library.code,
+                    library_name=library.name,
+                    call_number=h.call_number,
+                    barcode=h.barcode,
+                    location=h.location,
+                    status=h.status,
+                )
+                for h in rec.holdings
+            ),
+            provenance=provenance,
+            library_code=library.code,
+            marc_bytes=rec.marc,
+        )

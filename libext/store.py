@@ -1,0 +1,245 @@
+"""The record store: the one path every record write goes through.
+
+Imports, harvests, the demo loader and cataloguers' edits all call :class:`RecordStore`, so
+every record is stored the same way: Unicode NFC, UTF-8 ISO 2709 kept losslessly, extracted
+columns rebuilt, holdings taken from 852/952, ``datestamp`` moved only when something really
+changed (re-loading an unchanged record changes nothing, which keeps OAI harvests incremental).
+
+Features that follow writes (the search index, clusters) register an ``after_write`` hook on
+the extension; :meth:`RecordStore.flush` calls each hook with the ids of records changed and
+deleted since the last flush, inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pymarc
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from libext.models import Holding, Library, Record, utcnow
+from marc.extract import Extracted, HoldingData, extract, holdings_from_record
+from oai.source import Provenance
+
+Action = Literal["created", "updated", "unchanged", "deleted"]
+AfterWrite = Callable[[Session, Sequence[int], Sequence[int]], None]
+
+
+class StoreError(Exception):
+    """Raised when a record cannot be stored (no usable content, unknown library)."""
+
+
+@dataclass(slots=True)
+class SaveResult:
+    """What :meth:`RecordStore.save` did to one record."""
+
+    record: Record
+    action: Action
+
+
+def normalize_record(record: pymarc.Record) -> pymarc.Record:
+    """Bring every text of ``record`` to Unicode NFC, in place, and mark it UTF-8.
+
+    MARC-8 conversions and NFD sources spell Vietnamese letters as base letter + combining
+    marks ("ệ" as e + U+0323 + U+0302); stored and searched text is always precomposed.
+    """
+    nfc = unicodedata.normalize
+    for fld in record.fields:
+        if fld.is_control_field():
+            if fld.data and not unicodedata.is_normalized("NFC", fld.data):
+                fld.data = nfc("NFC", fld.data)
+            continue
+        for index, sub in enumerate(fld.subfields):
+            if sub.value and not unicodedata.is_normalized("NFC", sub.value):
+                fld.subfields[index] = pymarc.Subfield(sub.code, nfc("NFC", sub.value))
+    leader = str(record.leader)
+    if len(leader) == 24 and leader[9] != "a":
+        record.leader = pymarc.Leader(leader[:9] + "a" + leader[10:])
+    return record
+
+
+def record_to_marc(record: pymarc.Record) -> bytes:
+    """UTF-8 ISO 2709 bytes of an NFC record."""
+    return record.as_marc()
+
+
+def local_id_for(extracted: Extracted, marc_bytes: bytes) -> str:
+    """The record's identifier within its library: its 001, else a content hash.
+
+    A record without 001 gets a stable id derived from its bytes, so that loading the same
+    file twice still finds it again.
+    """
+    if extracted.control_number:
+        return extracted.control_number[:255]
+    return "sha1:" + hashlib.sha1(marc_bytes).hexdigest()
+
+
+def _holding_rows(holdings: Iterable[HoldingData]) -> list[tuple[str, str, str, str]]:
+    return [
+        (h.call_number[:255], h.barcode[:64], h.location[:255], h.status[:32] or "available")
+        for h in holdings
+    ]
+
+
+@dataclass
+class RecordStore:
+    """Writes records of the libext store in one session.
+
+    The caller owns the transaction: call :meth:`flush` (hooks run) and then commit.
+    """
+
+    session: Session
+    after_write: Sequence[AfterWrite] = ()
+    _changed: set[int] = field(default_factory=set)
+    _deleted: set[int] = field(default_factory=set)
+    _pending: list[Record] = field(default_factory=list)
+    #: (library id, local id) → record, or None when known to be absent; cleared on flush.
+    _known: dict[tuple[int, str], Record | None] = field(default_factory=dict)
+
+    def library(self, code: str) -> Library:
+        """The library with ``code``; raises :class:`StoreError` when there is none."""
+        library = self.session.scalar(select(Library).where(Library.code == code))
+        if library is None:
+            raise StoreError(f"no library with code {code!r}")
+        return library
+
+    def find(self, library: Library, local_id: str) -> Record | None:
+        """The record of ``library`` with ``local_id``, deleted or not."""
+        key = (library.id, local_id)
+        if key not in self._known:
+            # No autoflush: records saved since the last flush are in ``_known`` already, and
+            # flushing one record at a time would make bulk loads crawl.
+            with self.session.no_autoflush:
+                self._known[key] = self.session.scalar(
+                    select(Record).where(
+                        Record.library_id == library.id, Record.local_id == local_id
+                    )
+                )
+        return self._known[key]
+
+    def prefetch(self, library: Library, local_ids: Iterable[str]) -> None:
+        """Look up many local ids of ``library`` in one query (bulk writers call this)."""
+        wanted = [lid for lid in set(local_ids) if (library.id, lid) not in self._known]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            with self.session.no_autoflush:
+                found = self.session.scalars(
+                    select(Record)
+                    .where(Record.library_id == library.id, Record.local_id.in_(chunk))
+                    .options(selectinload(Record.holdings))
+                )
+                by_id = {rec.local_id: rec for rec in found}
+            for lid in chunk:
+                self._known[(library.id, lid)] = by_id.get(lid)
+
+    def save(
+        self,
+        library: Library,
+        record: pymarc.Record,
+        *,
+        marc_bytes: bytes | None = None,
+        local_id: str | None = None,
+        existing: Record | None = None,
+        holdings: Sequence[HoldingData] | None = None,
+        provenance: Provenance | None = None,
+    ) -> SaveResult:
+        """Create or update one record of ``library``.
+
+        ``marc_bytes`` are the exact UTF-8 ISO 2709 bytes to keep (the reader passes the
+        original bytes of records that were already valid NFC UTF-8); by default the
+        normalised record is serialised. ``existing`` skips the lookup by ``local_id`` (the
+        importer's matcher has already found it). ``holdings`` default to the record's 852 and
+        952 fields.
+        """
+        normalize_record(record)
+        if marc_bytes is None:
+            marc_bytes = record_to_marc(record)
+        data = extract(record)
+        local_id = local_id or local_id_for(data, marc_bytes)
+        if existing is None:
+            existing = self.find(library, local_id)
+        rows = _holding_rows(holdings if holdings is not None else holdings_from_record(record))
+        if existing is not None and self._unchanged(existing, marc_bytes, rows, provenance):
+            return SaveResult(existing, "unchanged")
+        target = existing or Record(library_id=library.id, local_id=local_id)
+        target.library = library
+        self._fill(target, record, data, marc_bytes)
+        target.deleted = False
+        target.datestamp = utcnow()
+        if provenance is not None:
+            target.origin_base_url = provenance.base_url
+            target.origin_identifier = provenance.identifier
+            target.origin_datestamp = provenance.datestamp
+        target.holdings = [
+            Holding(library_id=library.id, call_number=c, barcode=b, location=loc, status=s)
+            for c, b, loc, s in rows
+        ]
+        if existing is None:
+            self.session.add(target)
+            self._known[(library.id, local_id)] = target
+        self._pending.append(target)
+        return SaveResult(target, "updated" if existing is not None else "created")
+
+    def delete(self, record: Record) -> bool:
+        """Mark ``record`` deleted (kept for OAI); False when it already was."""
+        if record.deleted:
+            return False
+        record.deleted = True
+        record.datestamp = utcnow()
+        self._deleted.add(record.id)
+        self._changed.discard(record.id)
+        return True
+
+    def flush(self) -> tuple[list[int], list[int]]:
+        """Flush the session and run the ``after_write`` hooks; returns (changed, deleted) ids."""
+        self.session.flush()
+        self._known.clear()
+        for rec in self._pending:
+            if rec.id not in self._deleted:
+                self._changed.add(rec.id)
+        self._pending.clear()
+        changed, deleted = sorted(self._changed), sorted(self._deleted)
+        self._changed.clear()
+        self._deleted.clear()
+        if changed or deleted:
+            for hook in self.after_write:
+                hook(self.session, changed, deleted)
+        return changed, deleted
+
+    @staticmethod
+    def _unchanged(
+        existing: Record,
+        marc_bytes: bytes,
+        rows: list[tuple[str, str, str, str]],
+        provenance: Provenance | None,
+    ) -> bool:
+        if existing.deleted or existing.marc != marc_bytes:
+            return False
+        if provenance is not None and (
+            existing.origin_identifier != provenance.identifier
+            or existing.origin_datestamp != provenance.datestamp
+            or existing.origin_base_url != provenance.base_url
+        ):
+            return False
+        current = [(h.call_number, h.barcode, h.location, h.status) for h in existing.holdings]
+        return current == rows
+
+    @staticmethod
+    def _fill(target: Record, record: pymarc.Record, data: Extracted, marc_bytes: bytes) -> None:
+        target.marc = marc_bytes
+        target.leader = str(record.leader)[:24]
+        target.control_number = data.control_number[:64] or None
+        target.control_org = data.control_org[:64] or None
+        target.title = data.title
+        target.authors = "\n".join(data.authors)
+        target.year = data.year
+        target.isbns = " ".join(data.isbns)
+        target.issns = " ".join(data.issns)
+        target.publisher = data.publisher
+        target.language = data.language[:3]
+        target.material_type = data.material_type[:2]

@@ -1,0 +1,177 @@
+"""The record path: NFC, lossless bytes, extraction, holdings, datestamps, deletions, hooks."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pymarc
+import pytest
+from flask import Flask
+
+from libext.models import Library, Record
+from libext.store import RecordStore
+
+
+def make_record(control: str = "vn001", title: str = "Truyện Kiều", **extra: str) -> pymarc.Record:
+    record = pymarc.Record(force_utf8=True, leader="00000nam a2200000 a 4500")
+    record.add_field(pymarc.Field(tag="001", data=control))
+    record.add_field(pymarc.Field(tag="003", data="VN-HNM"))
+    record.add_field(pymarc.Field(tag="008", data="150101s2015    vm            000 1 vie d"))
+    record.add_field(
+        pymarc.Field(
+            tag="020",
+            indicators=[" ", " "],
+            subfields=[pymarc.Subfield("a", extra.get("isbn", "978-604-2-08355-3"))],
+        )
+    )
+    record.add_field(
+        pymarc.Field(
+            tag="100", indicators=["0", " "], subfields=[pymarc.Subfield("a", "Nguyễn Du")]
+        )
+    )
+    record.add_field(
+        pymarc.Field(
+            tag="245",
+            indicators=["1", "0"],
+            subfields=[pymarc.Subfield("a", title + " /"), pymarc.Subfield("c", "Nguyễn Du")],
+        )
+    )
+    record.add_field(
+        pymarc.Field(
+            tag="852",
+            indicators=[" ", " "],
+            subfields=[
+                pymarc.Subfield("a", "VN-HNM"),
+                pymarc.Subfield("b", "Kho mượn"),
+                pymarc.Subfield("h", "895.9221"),
+                pymarc.Subfield("i", "NG-D"),
+                pymarc.Subfield("p", "HNM0001"),
+            ],
+        )
+    )
+    return record
+
+
+@pytest.fixture
+def store(app: Flask):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        state = app.extensions["libext"]
+        session = state.db.session
+        session.add(Library(code="HNM", name="Thư viện tỉnh Hà Nam", isil="VN-HNM"))
+        session.commit()
+        yield state.store()
+
+
+def test_create_extracts_fields_and_holdings(store: RecordStore) -> None:
+    library = store.library("HNM")
+    result = store.save(library, make_record())
+    store.flush()
+    store.session.commit()
+    rec = result.record
+    assert result.action == "created"
+    assert rec.local_id == "vn001"
+    assert rec.title == "Truyện Kiều"
+    assert rec.author_list == ["Nguyễn Du"]
+    assert rec.isbn_list == ["9786042083553"]
+    assert rec.year == 2015
+    assert rec.language == "vie"
+    assert rec.material_type == "am"
+    assert [(h.call_number, h.barcode, h.location) for h in rec.holdings] == [
+        ("895.9221 NG-D", "HNM0001", "Kho mượn")
+    ]
+
+
+def test_same_record_again_changes_nothing(store: RecordStore) -> None:
+    library = store.library("HNM")
+    first = store.save(library, make_record()).record
+    store.flush()
+    store.session.commit()
+    stamp = first.datestamp
+    again = store.save(library, make_record())
+    assert again.action == "unchanged"
+    assert again.record.datestamp == stamp
+
+
+def test_changed_record_moves_datestamp(store: RecordStore) -> None:
+    library = store.library("HNM")
+    first = store.save(library, make_record()).record
+    store.flush()
+    store.session.commit()
+    stamp = first.datestamp
+    changed = store.save(library, make_record(title="Truyện Kiều (bản mới)"))
+    store.flush()
+    assert changed.action == "updated"
+    assert changed.record.id == first.id
+    assert changed.record.datestamp > stamp
+    assert changed.record.title == "Truyện Kiều (bản mới)"
+
+
+def test_nfd_input_is_stored_nfc(store: RecordStore) -> None:
+    library = store.library("HNM")
+    nfd = unicodedata.normalize("NFD", "Truyện Kiều")
+    rec = store.save(library, make_record(title=nfd)).record
+    store.flush()
+    assert rec.title == unicodedata.normalize("NFC", "Truyện Kiều")
+    stored = pymarc.Record(data=rec.marc, to_unicode=True, force_utf8=True)
+    assert unicodedata.is_normalized("NFC", stored["245"]["a"])
+    assert stored.leader[9] == "a"
+
+
+def test_given_bytes_are_kept_losslessly(store: RecordStore) -> None:
+    library = store.library("HNM")
+    record = make_record()
+    raw = record.as_marc()
+    rec = store.save(
+        library, pymarc.Record(data=raw, to_unicode=True, force_utf8=True), marc_bytes=raw
+    ).record
+    store.flush()
+    assert rec.marc == raw
+
+
+def test_delete_keeps_the_row_and_moves_datestamp(store: RecordStore) -> None:
+    library = store.library("HNM")
+    rec = store.save(library, make_record()).record
+    store.flush()
+    stamp = rec.datestamp
+    assert store.delete(rec) is True
+    assert store.delete(rec) is False
+    store.flush()
+    store.session.commit()
+    again = store.session.get(Record, rec.id)
+    assert again is not None and again.deleted and again.datestamp >= stamp
+
+
+def test_after_write_hooks_see_changed_and_deleted_ids(store: RecordStore) -> None:
+    calls: list[tuple[list[int], list[int]]] = []
+    store.after_write = [
+        lambda session, changed, deleted: calls.append((list(changed), list(deleted)))
+    ]
+    library = store.library("HNM")
+    a = store.save(library, make_record("a1")).record
+    b = store.save(library, make_record("b1")).record
+    store.flush()
+    store.delete(a)
+    store.flush()
+    assert calls == [(sorted([a.id, b.id]), []), ([], [a.id])]
+
+
+def test_koha_952_items_become_holdings(store: RecordStore) -> None:
+    record = make_record()
+    record.remove_fields("852")
+    record.add_field(
+        pymarc.Field(
+            tag="952",
+            indicators=[" ", " "],
+            subfields=[
+                pymarc.Subfield("a", "HNM"),
+                pymarc.Subfield("o", "895.92 NG-D"),
+                pymarc.Subfield("p", "3900001"),
+                pymarc.Subfield("1", "1"),
+            ],
+        )
+    )
+    rec = store.save(store.library("HNM"), record).record
+    store.flush()
+    assert [(h.call_number, h.barcode, h.status) for h in rec.holdings] == [
+        ("895.92 NG-D", "3900001", "lost")
+    ]

@@ -1,0 +1,89 @@
+"""Field extraction on real records (shared data) and on Vietnamese cataloguing quirks."""
+
+from __future__ import annotations
+
+import pymarc
+import pytest
+
+from marc.extract import extract, holdings_from_record, trim_punctuation
+from tests.paths import MARC_DIR
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Truyện Kiều /", "Truyện Kiều"),
+        ("Số đỏ :", "Số đỏ"),
+        ("Hà Nội :", "Hà Nội"),
+        ("Rowling, J. K.", "Rowling, J. K."),  # an initial's period stays
+        ("Tô Hoài.", "Tô Hoài"),
+        ("Nxb. Kim Đồng,", "Nxb. Kim Đồng"),
+        ("  Lịch sử Việt Nam ;  ", "Lịch sử Việt Nam"),
+    ],
+)
+def test_trim_punctuation(raw: str, clean: str) -> None:
+    assert trim_punctuation(raw) == clean
+
+
+def _first(path: str) -> pymarc.Record:
+    with open(MARC_DIR / path, "rb") as fh:
+        return next(iter(pymarc.MARCReader(fh, to_unicode=True, force_utf8=True)))
+
+
+def test_extract_a_real_lc_record() -> None:
+    data = extract(_first("marc4j__summerland.mrc"))
+    assert data.title.startswith("Summerland")
+    assert data.authors[0].startswith("Chabon, Michael")
+    assert data.year == 2002
+    assert data.isbns == ["9780786808779", "9780786816156"]  # hardcover and paperback
+    assert data.language == "eng"
+    assert data.material_type == "am"
+    assert any("Fantasy" in s or "Baseball" in s for s in data.subjects)
+
+
+def test_year_falls_back_to_imprint_when_008_is_unknown() -> None:
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(pymarc.Field(tag="008", data="000000s19uu    vm            000 0 vie d"))
+    record.add_field(
+        pymarc.Field(
+            tag="264",
+            indicators=[" ", "1"],
+            subfields=[
+                pymarc.Subfield("a", "Hà Nội :"),
+                pymarc.Subfield("b", "Kim Đồng,"),
+                pymarc.Subfield("c", "[1995?]"),
+            ],
+        )
+    )
+    data = extract(record)
+    assert data.year == 1995
+    assert (data.place, data.publisher) == ("Hà Nội", "Kim Đồng")
+    assert data.language == "vie"
+
+
+def test_missing_fields_give_empty_values() -> None:
+    data = extract(pymarc.Record())
+    assert data.title == "" and data.authors == [] and data.year is None and data.isbns == []
+
+
+def test_holdings_from_852() -> None:
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(
+        pymarc.Field(
+            tag="852",
+            indicators=["8", " "],
+            subfields=[
+                pymarc.Subfield("a", "VN-PLY"),
+                pymarc.Subfield("b", "Phòng đọc"),
+                pymarc.Subfield("c", "Kệ 3"),
+                pymarc.Subfield("h", "895.922"),
+                pymarc.Subfield("i", "T-H"),
+                pymarc.Subfield("p", "PLY0007"),
+            ],
+        )
+    )
+    [holding] = holdings_from_record(record)
+    assert holding.call_number == "895.922 T-H"
+    assert holding.location == "Phòng đọc / Kệ 3"
+    assert holding.barcode == "PLY0007"
+    assert holding.institution == "VN-PLY"
