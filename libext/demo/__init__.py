@@ -31,8 +31,13 @@ LIBRARIES: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Records the demo withdraws after loading (library code, 001), so that an OAI harvester of
-#: the demo sees deletions.
-DELETED: tuple[tuple[str, str], ...] = ()
+#: the demo sees deletions. Another library still holds each of these editions, so each book
+#: stays findable in the union catalogue.
+DELETED: tuple[tuple[str, str], ...] = (
+    ("LNN", "LN-01412"),  # Dế Mèn phiêu lưu ký, Kim Đồng 1996 (KBG keeps it)
+    ("BLC", "000504"),  # Truyện Kiều, Nxb Giáo dục 2002 (HNM keeps it)
+    ("PLY", "PL002305"),  # Harry Potter và hòn đá phù thủy, Nxb Trẻ 2000 (HNM keeps it)
+)
 
 
 def ensure_libraries(session: Any) -> dict[str, Library]:

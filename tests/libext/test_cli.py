@@ -64,6 +64,7 @@ def test_demo_loads_every_library_and_twice_changes_nothing(
     report = json.loads(first.output)
     assert set(report["libraries"]) == {code for code, _, _ in LIBRARIES}
     assert all(r["rejected"] == 0 for r in report["libraries"].values())
+    assert report["deleted"] == 3
     created = sum(r["created"] for r in report["libraries"].values())
     assert created >= 200
     with app.app_context():
