@@ -1,0 +1,335 @@
+"""Reading MARC files of any common format and encoding, one result per record.
+
+Contract
+--------
+:class:`MarcReader` opens a path or binary file object (gzip-compressed or not), detects its
+format from the content (or takes ``format=``) and iterates :class:`ReadResult` objects, one
+per record *in the input*, in order. A record that cannot be read does not stop the
+iteration: its result has ``record=None`` and a ``reason`` written for a cataloguer, plus the
+raw bytes so it can be handed back for repair. Memory use does not depend on the file size
+(one record at a time; MARCXML is parsed incrementally and cleared as it goes).
+
+Every accepted record is Unicode NFC: MARC-8 is converted, a leader/09 that lies is caught
+per record and reported in ``warnings``, and bytes in a national code page are detected and
+rejected with a ``suggested_encoding`` (pass it as ``encoding=`` to convert them).
+``marc`` holds canonical UTF-8 ISO 2709 bytes for storage: the input bytes themselves when
+they already were valid NFC UTF-8 ISO 2709, so an export can be byte-identical.
+
+Only :exc:`marc.errors.UnusableInput` (and :exc:`UnknownFormat` / :exc:`UnknownEncoding`
+for bad arguments) is raised, and only when the file as a whole cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import pymarc
+from pymarc import Field, Indicators, Leader, Subfield
+
+from marc import iso2709
+from marc.encoding import canonical_encoding, decoder_for, detect
+from marc.errors import RecordTooLarge
+from marc.formats import MarcInput, open_input
+from marc.validate import validate
+from marc.writer import record_to_iso2709
+
+
+@dataclass(slots=True)
+class ReadResult:
+    """One record of the input, read or rejected.
+
+    ``ordinal`` counts records from 1 in input order. ``offset`` is the byte offset of the
+    record in the (decompressed) input, or None for MARCXML, where ``line`` locates it.
+    ``raw`` is the record as it was in the input (for MARCXML the record element
+    re-serialised). ``record`` is None exactly when ``reason`` is set.
+    """
+
+    ordinal: int
+    offset: int | None
+    raw: bytes
+    record: pymarc.Record | None = None
+    reason: str | None = None
+    control_number: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: Canonical UTF-8 ISO 2709 bytes to store (None when rejected).
+    marc: bytes | None = None
+    #: Encoding the data was decoded from ("utf-8", "marc-8", "tcvn3"...), when known.
+    encoding: str | None = None
+    #: An ``encoding=`` value that would probably let this record be read.
+    suggested_encoding: str | None = None
+    line: int | None = None
+    #: The record is a deletion (leader/05 ``d``).
+    deleted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the record was read and passed validation."""
+        return self.reason is None
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What a format module hands the reader for one record before validation."""
+
+    offset: int | None
+    raw: bytes
+    record: pymarc.Record | None = None
+    reason: str | None = None
+    control_number: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    suggested_encoding: str | None = None
+    line: int | None = None
+    #: Input bytes already are the canonical form (valid NFC UTF-8 ISO 2709).
+    canonical: bool = False
+
+
+class MarcReader:
+    """Iterate the records of a MARC file; see the module docstring for the contract.
+
+    ``format``: ``"auto"`` or one of ``iso2709``, ``marcxml``, ``json``, ``mrk``.
+    ``encoding``: ``"auto"`` (leader/09 checked against the bytes) or an encoding applied
+    to every record whatever its leader says (``utf-8``, ``marc-8``, ``tcvn3``, ``vni``,
+    ``cp1251``, ``latin-1``...). ``validate``: run :func:`marc.validate.validate` and reject
+    records with errors (a missing 245, bad indicators...).
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        format: str = "auto",
+        encoding: str = "auto",
+        validate: bool = True,
+    ) -> None:
+        self.encoding = canonical_encoding(encoding)
+        self._input: MarcInput = open_input(source, format)
+        self.format: str = self._input.format
+        self.name: str = self._input.name
+        self._validate = validate
+        #: How often each ``suggested_encoding`` came up so far (for a file-level hint).
+        self.suggestions: Counter[str] = Counter()
+
+    def __iter__(self) -> Iterator[ReadResult]:
+        forced = None if self.encoding == "auto" else self.encoding
+        if self.format == "iso2709":
+            items = _iter_iso2709(self._input.stream, forced)
+        elif self.format == "marcxml":
+            from marc.marcxml import iter_marcxml
+
+            items = iter_marcxml(self._input.stream)
+        elif self.format == "json":
+            from marc.marcjson import iter_json
+
+            items = iter_json(self._input.stream)
+        else:
+            from marc.mrk import iter_mrk
+
+            items = iter_mrk(self._input.stream, forced)
+        try:
+            for ordinal, item in enumerate(items, start=1):
+                result = self._finish(ordinal, item)
+                if result.suggested_encoding:
+                    self.suggestions[result.suggested_encoding] += 1
+                yield result
+        finally:
+            self.close()
+
+    def _finish(self, ordinal: int, item: Decoded) -> ReadResult:
+        result = ReadResult(
+            ordinal=ordinal,
+            offset=item.offset,
+            raw=item.raw,
+            record=None,
+            reason=item.reason,
+            control_number=item.control_number,
+            warnings=item.warnings,
+            encoding=item.encoding,
+            suggested_encoding=item.suggested_encoding,
+            line=item.line,
+        )
+        record = item.record
+        if record is None:
+            if result.reason is None:  # pragma: no cover - format modules always say why
+                result.reason = "record could not be read"
+            return result
+        cn = record.get("001")
+        if cn is not None and cn.data:
+            result.control_number = cn.data.strip() or result.control_number
+        leader = str(record.leader)
+        result.deleted = leader[5:6] == "d"
+        if self._validate:
+            errors, warnings = validate(record)
+            result.warnings.extend(warnings)
+            if errors:
+                result.reason = "; ".join(errors)
+                return result
+        if item.canonical:
+            result.marc = item.raw
+        else:
+            try:
+                result.marc = record_to_iso2709(record)
+            except RecordTooLarge as exc:
+                result.reason = str(exc)
+                return result
+        result.record = record
+        return result
+
+    def close(self) -> None:
+        """Close the input (also done when iteration ends)."""
+        self._input.close()
+
+    def __enter__(self) -> MarcReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read(
+    source: str | os.PathLike[str] | BinaryIO,
+    format: str = "auto",
+    encoding: str = "auto",
+    validate: bool = True,
+) -> Iterator[ReadResult]:
+    """Shorthand for ``iter(MarcReader(...))``."""
+    return iter(MarcReader(source, format=format, encoding=encoding, validate=validate))
+
+
+# -- ISO 2709 ------------------------------------------------------------------------------
+
+
+def _is_control(tag: str) -> bool:
+    return tag < "010" and tag.isdigit()
+
+
+def _iter_iso2709(stream: BinaryIO, forced: str | None) -> Iterator[Decoded]:
+    for piece in iso2709.split_records(stream):
+        yield decode_iso2709(piece.data, piece.offset, forced, piece.complete)
+
+
+def decode_iso2709(
+    raw: bytes, offset: int | None = 0, forced: str | None = None, complete: bool = True
+) -> Decoded:
+    """Decode one ISO 2709 record (bytes up to and including 0x1D) into a :class:`Decoded`."""
+    item = Decoded(offset=offset, raw=raw)
+    try:
+        parsed = iso2709.parse(raw, complete)
+    except iso2709.StructureError as exc:
+        item.reason = str(exc)
+        item.control_number = iso2709.control_number(raw)
+        if not complete and not raw.rstrip(b"\r\n").endswith(b"\x1e"):
+            item.reason = "file ends in the middle of a record (truncated file?)"
+        return item
+    item.warnings.extend(parsed.warnings)
+    # Take fields apart into byte strings first: the encoding is decided on all of them.
+    layout: list[tuple[str, str | None, list[tuple[str, bytes]] | bytes]] = []
+    chunks: list[bytes] = []
+    for tag, body in parsed.fields:
+        if _is_control(tag):
+            layout.append((tag, None, body))
+            chunks.append(body)
+            continue
+        parts = body.split(b"\x1f")
+        indicators = parts[0]
+        if len(indicators) != 2:
+            item.reason = f"field {tag} has {len(indicators)} indicator character(s) instead of 2"
+            break
+        try:
+            ind = indicators.decode("ascii")
+        except UnicodeDecodeError:
+            item.reason = f"field {tag} has indicators that are not ASCII ({indicators!r})"
+            break
+        subfields: list[tuple[str, bytes]] = []
+        for part in parts[1:]:
+            if not part:
+                item.warnings.append(f"field {tag}: empty subfield dropped")
+                parsed.exact = False
+                continue
+            code = part[0]
+            if code < 0x21 or code > 0x7E:
+                item.reason = (
+                    f"field {tag} has a subfield code that is not a letter or digit "
+                    f"(byte 0x{code:02X})"
+                )
+                break
+            subfields.append((chr(code), part[1:]))
+            chunks.append(part[1:])
+        if item.reason:
+            break
+        layout.append((tag, ind, subfields))
+    if item.reason:
+        item.control_number = iso2709.control_number(raw)
+        return item
+    leader = parsed.leader
+    leader09 = leader[9]
+    encoding = forced
+    if encoding is None:
+        if leader09 == "a":
+            try:
+                for chunk in chunks:
+                    chunk.decode("utf-8")
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                encoding = None
+        if encoding is None:
+            verdict = detect(chunks, leader09)
+            item.warnings.extend(verdict.warnings)
+            item.suggested_encoding = verdict.suggestion
+            if verdict.encoding is None:
+                item.reason = verdict.reason
+                if verdict.suggestion:
+                    item.reason += f"; try --encoding {verdict.suggestion}"
+                item.control_number = iso2709.control_number(raw)
+                return item
+            encoding = verdict.encoding
+    elif encoding == "utf-8":
+        try:
+            for chunk in chunks:
+                chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            item.reason = f"invalid UTF-8 ({exc.reason} at byte {exc.start} of a field)"
+            item.control_number = iso2709.control_number(raw)
+            return item
+    item.encoding = encoding
+    changed = False
+    if encoding == "utf-8":
+
+        def decode(data: bytes) -> str:
+            nonlocal changed
+            text = data.decode("utf-8")
+            if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+                changed = True
+                return unicodedata.normalize("NFC", text)
+            return text
+
+    else:
+        decode = decoder_for(encoding)
+        changed = True
+    fields: list[Field] = []
+    for tag, ind, content in layout:
+        if ind is None:
+            assert isinstance(content, bytes)
+            fields.append(Field(tag=tag, data=decode(content)))
+        else:
+            assert isinstance(content, list)
+            fields.append(
+                Field(
+                    tag=tag,
+                    indicators=Indicators(ind[0], ind[1]),
+                    subfields=[Subfield(code, decode(value)) for code, value in content],
+                )
+            )
+    if encoding != "utf-8" or leader09 != "a":
+        leader = leader[:9] + "a" + leader[10:]
+        changed = True
+    record = pymarc.Record(leader=leader, force_utf8=True)
+    record.leader = Leader(leader)  # keep 10-11/20-23 as read; the writer fixes them
+    record.fields = fields  # type: ignore[assignment]
+    item.record = record
+    item.canonical = parsed.exact and not changed
+    return item

@@ -1,0 +1,259 @@
+"""Writing records: ISO 2709, MARCXML, MARC-in-JSON and MarcEdit ``.mrk``.
+
+All output is UTF-8 and NFC. The writers never emit a broken record:
+
+* ISO 2709 cannot hold a record over 99,999 bytes or a field over 9,999 bytes; such a
+  record raises :class:`marc.errors.RecordTooLarge` (the streaming writer skips it and
+  lists it in ``refused`` with the reason) instead of being written with wrapped lengths.
+* XML 1.0 cannot hold most C0 control characters; they are removed from MARCXML output
+  (``stripped`` counts them), so every document validates against MARC21slim.xsd.
+* MARC-in-JSON is written as one JSON array in the shape pymarc reads and writes
+  (``{"leader": ..., "fields": [{"245": {"ind1", "ind2", "subfields": [{"a": ...}]}}]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import BinaryIO
+
+import pymarc
+from lxml import etree
+
+from marc import iso2709
+from marc.errors import InvalidRecord, RecordTooLarge, UnknownFormat
+
+MARC_NS = "http://www.loc.gov/MARC21/slim"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA_LOCATION = f"{MARC_NS} http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd"
+WRITE_FORMATS = ("iso2709", "marcxml", "json", "mrk")
+
+# Characters XML 1.0 does not allow (C0 controls but tab/LF/CR, surrogates, U+FFFE/FFFF).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Leader positions as MARC21slim.xsd constrains them, with a neutral replacement for each.
+_LEADER_RULES = [
+    (range(0, 5), re.compile(r"[\d ]"), "0"),
+    (range(5, 6), re.compile(r"[\dA-Za-z ]"), " "),
+    (range(6, 7), re.compile(r"[\dA-Za-z]"), "a"),
+    (range(7, 10), re.compile(r"[\dA-Za-z ]"), " "),
+    (range(10, 12), re.compile(r"[2 ]"), "2"),
+    (range(12, 17), re.compile(r"[\d ]"), "0"),
+    (range(17, 20), re.compile(r"[\dA-Za-z ]"), " "),
+]
+
+
+def _nfc(text: str) -> str:
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def _leader(record: pymarc.Record) -> str:
+    leader = str(record.leader)
+    if len(leader) != 24 or not leader.isascii():
+        raise InvalidRecord(f"leader {leader!r} is not 24 ASCII characters")
+    return leader[:9] + "a" + leader[10:]
+
+
+def _name(record: pymarc.Record) -> str:
+    f001 = record.get("001")
+    if f001 is not None and f001.data:
+        return f"record {f001.data.strip()}"
+    return "record"
+
+
+def record_to_iso2709(record: pymarc.Record) -> bytes:
+    """Serialise ``record`` as UTF-8 ISO 2709 (leader/09 ``a``).
+
+    Raises :class:`RecordTooLarge` when a length does not fit the format, and
+    :class:`InvalidRecord` for a tag that is not three characters.
+    """
+    encoded: list[tuple[str, bytes]] = []
+    for f in record.fields:
+        if len(f.tag) != 3 or not f.tag.isascii():
+            raise InvalidRecord(f"{_name(record)}: tag {f.tag!r} is not three characters")
+        if f.control_field:
+            body = _nfc(f.data or "").encode("utf-8")
+        else:
+            ind1, ind2 = f.indicators or (" ", " ")
+            parts = [(ind1 or " ")[:1] + (ind2 or " ")[:1]]
+            for sub in f.subfields:
+                parts.append("\x1f" + sub.code + _nfc(sub.value or ""))
+            body = "".join(parts).encode("utf-8")
+        encoded.append((f.tag, body))
+    return iso2709.serialize(_leader(record), encoded, _name(record))
+
+
+def xml_text(text: str) -> tuple[str, int]:
+    """``text`` in NFC without characters XML 1.0 forbids; returns (text, removed count)."""
+    text = _nfc(text)
+    cleaned, count = _XML_ILLEGAL.subn("", text)
+    return cleaned, count
+
+
+def xml_leader(record: pymarc.Record) -> str:
+    """The leader with leader/09 ``a`` and any position MARC21slim.xsd would reject
+    replaced by a neutral value (a record length of zeros, blank codes)."""
+    leader = _leader(record)
+    chars = list(leader)
+    for positions, allowed, fallback in _LEADER_RULES:
+        for i in positions:
+            if not allowed.fullmatch(chars[i]):
+                chars[i] = fallback
+    if leader[20:24] not in ("4500", "    "):
+        chars[20:24] = list("4500")
+    return "".join(chars)
+
+
+def record_to_xml_element(
+    record: pymarc.Record, stats: dict[str, int] | None = None
+) -> etree._Element:
+    """A ``marc:record`` element for ``record``; illegal characters are removed and counted
+    in ``stats["stripped"]`` when a dict is given."""
+    removed = 0
+    ns = f"{{{MARC_NS}}}"
+    root = etree.Element(ns + "record", nsmap={None: MARC_NS})
+    etree.SubElement(root, ns + "leader").text = xml_leader(record)
+    for f in record.fields:
+        if f.control_field:
+            el = etree.SubElement(root, ns + "controlfield", tag=f.tag)
+            el.text, n = xml_text(f.data or "")
+            removed += n
+            continue
+        ind1, ind2 = f.indicators or (" ", " ")
+        el = etree.SubElement(
+            root, ns + "datafield", tag=f.tag, ind1=(ind1 or " ")[:1], ind2=(ind2 or " ")[:1]
+        )
+        for sub in f.subfields:
+            code, n1 = xml_text(sub.code or "")
+            value, n2 = xml_text(sub.value or "")
+            removed += n1 + n2
+            child = etree.SubElement(el, ns + "subfield", code=code)
+            child.text = value
+    if stats is not None:
+        stats["stripped"] = stats.get("stripped", 0) + removed
+    return root
+
+
+def record_to_dict(record: pymarc.Record) -> dict[str, object]:
+    """MARC-in-JSON for ``record``: the dict pymarc's ``as_dict`` makes, in NFC."""
+    fields: list[dict[str, object]] = []
+    for f in record.fields:
+        if f.control_field:
+            fields.append({f.tag: _nfc(f.data or "")})
+        else:
+            ind1, ind2 = f.indicators or (" ", " ")
+            fields.append(
+                {
+                    f.tag: {
+                        "ind1": ind1 or " ",
+                        "ind2": ind2 or " ",
+                        "subfields": [{s.code: _nfc(s.value or "")} for s in f.subfields],
+                    }
+                }
+            )
+    return {"leader": _leader(record), "fields": fields}
+
+
+def record_to_mrk(record: pymarc.Record) -> str:
+    """MarcEdit mnemonic text for ``record`` (see :mod:`marc.mrk`)."""
+    from marc.mrk import record_to_mrk as convert
+
+    return convert(record)
+
+
+class MarcWriter:
+    """Stream records to a binary file in one format.
+
+    ``write`` takes a pymarc Record (or, for ISO 2709, stored bytes that are written as
+    they are, which keeps exports byte-identical). A record that cannot be written in the
+    format is skipped and listed in ``refused`` as ``(name, reason)``; ``written`` counts
+    the rest. Call :meth:`close` (or use ``with``) to finish the document.
+    """
+
+    def __init__(self, out: BinaryIO, fmt: str) -> None:
+        if fmt not in WRITE_FORMATS:
+            raise UnknownFormat(f"unknown format {fmt!r}; use one of: {', '.join(WRITE_FORMATS)}")
+        self.out = out
+        self.format = fmt
+        self.written = 0
+        self.refused: list[tuple[str, str]] = []
+        self.stats: dict[str, int] = {"stripped": 0}
+        self._closed = False
+        if fmt == "marcxml":
+            out.write(
+                b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                b'<collection xmlns="'
+                + MARC_NS.encode()
+                + b'" xmlns:xsi="'
+                + XSI_NS.encode()
+                + b'" xsi:schemaLocation="'
+                + SCHEMA_LOCATION.encode()
+                + b'">\n'
+            )
+        elif fmt == "json":
+            out.write(b"[")
+
+    def write(self, record: pymarc.Record | None, marc: bytes | None = None) -> bool:
+        """Write one record; returns False (and records why) when it had to be refused."""
+        try:
+            data = self._encode(record, marc)
+        except (RecordTooLarge, InvalidRecord) as exc:
+            self.refused.append((_name(record) if record is not None else "record", str(exc)))
+            return False
+        if self.format == "json" and self.written:
+            self.out.write(b",\n")
+        self.out.write(data)
+        self.written += 1
+        return True
+
+    def _encode(self, record: pymarc.Record | None, marc: bytes | None) -> bytes:
+        if self.format == "iso2709":
+            if marc is not None:
+                if len(marc) > iso2709.MAX_RECORD_LENGTH:
+                    raise RecordTooLarge(f"stored record is {len(marc)} bytes")
+                return marc
+            assert record is not None
+            return record_to_iso2709(record)
+        if record is None:
+            assert marc is not None
+            from marc.reader import decode_iso2709
+
+            decoded = decode_iso2709(marc, forced="utf-8")
+            if decoded.record is None:
+                raise InvalidRecord(f"stored record cannot be read: {decoded.reason}")
+            record = decoded.record
+        if self.format == "marcxml":
+            element = record_to_xml_element(record, self.stats)
+            return etree.tostring(element, encoding="utf-8") + b"\n"
+        if self.format == "json":
+            return json.dumps(record_to_dict(record), ensure_ascii=False).encode("utf-8")
+        return (record_to_mrk(record) + "\n").encode("utf-8")
+
+    def close(self) -> None:
+        """Finish the document (closing tag or bracket). Does not close ``out``."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.format == "marcxml":
+            self.out.write(b"</collection>\n")
+        elif self.format == "json":
+            self.out.write(b"]\n")
+
+    def __enter__(self) -> MarcWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_records(records: Iterable[pymarc.Record], out: BinaryIO, fmt: str) -> MarcWriter:
+    """Write all ``records`` to ``out`` in ``fmt``; returns the finished writer (for its
+    ``written`` / ``refused`` counts)."""
+    writer = MarcWriter(out, fmt)
+    with writer:
+        for record in records:
+            writer.write(record)
+    return writer
