@@ -102,15 +102,17 @@ def marcxml(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) -> etre
     if holdings:
         fields = [f for f in record.fields if f.tag not in ("852", "952")]
         fields += [holding_field(h) for h in holdings]
+    # MARC21slim wants every controlfield before the first datafield; badly built records
+    # interleave them, so control fields are written in a first pass.
+    fields = list(fields)
+    for field in fields:
+        if field.is_control_field() and _CONTROL_TAG.fullmatch(field.tag):
+            etree.SubElement(root, f"{_M}controlfield", tag=field.tag).text = clean_text(
+                field.data or ""
+            )
     for field in fields:
         tag = field.tag
-        if field.is_control_field():
-            if _CONTROL_TAG.fullmatch(tag):
-                etree.SubElement(root, f"{_M}controlfield", tag=tag).text = clean_text(
-                    field.data or ""
-                )
-            continue
-        if not _DATA_TAG.fullmatch(tag):
+        if field.is_control_field() or not _DATA_TAG.fullmatch(tag):
             continue  # a tag MARCXML cannot express (e.g. "000" or mixed-case)
         subfields = [
             (sf.code, sf.value) for sf in field.subfields if _SUBFIELD_CODE.fullmatch(sf.code)

@@ -33,6 +33,11 @@ class MemorySource:
         self.records: dict[int | str, SourceRecord] = {r.key: r for r in records}
         self.set_infos = list(sets)
 
+    def with_sets(self, sets: Iterable[SetInfo]) -> MemorySource:
+        """The same source, offering ``sets``."""
+        self.set_infos = list(sets)
+        return self
+
     # -- changes -------------------------------------------------------------------------
     def put(self, record: SourceRecord) -> None:
         """Add or replace a record."""
