@@ -60,6 +60,60 @@ SETTINGS: tuple[Setting, ...] = (
         "vi",
         "Language of the pages when the reader has not chosen one ('vi' or 'en').",
     ),
+    # --- harvester -----------------------------------------------------------------------
+    Setting(
+        "LIBEXT_HARVEST_WORKERS",
+        4,
+        "Sources harvested at the same time by 'harvest --all'; threads.",
+    ),
+    Setting(
+        "LIBEXT_HARVEST_MAX_ATTEMPTS",
+        5,
+        "Tries per OAI request (the first included) on 5xx, timeouts, resets, broken pages.",
+    ),
+    Setting("LIBEXT_HARVEST_BACKOFF_BASE", 2.0, "First retry delay, doubled each time; seconds."),
+    Setting("LIBEXT_HARVEST_BACKOFF_MAX", 60.0, "Longest retry delay (before jitter); seconds."),
+    Setting(
+        "LIBEXT_HARVEST_RETRY_AFTER_MAX",
+        300.0,
+        "Longest 503 Retry-After honoured; a provider asking more stops the run (resumed by "
+        "the next one); seconds.",
+    ),
+    Setting(
+        "LIBEXT_HARVEST_RETRY_AFTER_DEFAULT",
+        120.0,
+        "Wait after a 503 without Retry-After; seconds.",
+    ),
+    Setting("LIBEXT_HARVEST_CONNECT_TIMEOUT", 10.0, "Connect timeout per request; seconds."),
+    Setting(
+        "LIBEXT_HARVEST_READ_TIMEOUT",
+        120.0,
+        "Longest silence while waiting for or reading a response; seconds.",
+    ),
+    Setting(
+        "LIBEXT_HARVEST_MAX_PAGE_BYTES",
+        256 * 1024 * 1024,
+        "Largest OAI response accepted; bytes.",
+    ),
+    Setting(
+        "LIBEXT_HARVEST_OVERLAP",
+        600,
+        "Safety overlap of incremental harvests from second-granularity repositories "
+        "(day-granularity ones overlap one day); seconds.",
+    ),
+    Setting(
+        "LIBEXT_HARVEST_ALLOWED_NETWORKS",
+        [],
+        "Networks (CIDR strings) a source URL may point into although they are loopback, "
+        "private or link-local, e.g. ['10.20.0.0/16'] for district servers on a provincial "
+        "WAN. Other such addresses are refused.",
+    ),
+    Setting(
+        "LIBEXT_HARVEST_CONTACT",
+        None,
+        "E-mail address sent as the HTTP From header, so providers can reach the harvester's "
+        "operator; None sends none.",
+    ),
     # --- access control ----------------------------------------------------------------
     Setting(
         "LIBEXT_AUTH_PRINCIPAL_LOADER",

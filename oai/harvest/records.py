@@ -243,7 +243,10 @@ def dc_to_record(
     year = year_match.group(1) if year_match else ""
     language = first("language").lower()
     lang_code = language if _LANG.match(language) else "und"
-    entered = datetime.now(UTC).strftime("%y%m%d")
+    # 008/00-05 from the datestamp, not today: re-harvesting an unchanged record must give the
+    # same bytes, or every run would "update" every Dublin Core record.
+    stamp = parse_datestamp(datestamp) if datestamp else None
+    entered = stamp.strftime("%y%m%d") if stamp else "||||||"
     fixed = f"{entered}{'s' if year else 'n'}{year or 'uuuu'}    xx {' ' * 17}{lang_code} d"
     record.add_field(Field(tag="008", data=fixed))
     for text in values.get("identifier", []):

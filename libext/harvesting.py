@@ -1,0 +1,447 @@
+"""Harvest runs: OAI-PMH pages into the record store, resumable, incremental, in parallel.
+
+The page loop and the client live in :mod:`oai.harvest`; this module is the store side:
+
+* :class:`StoreSink` writes each page through the store's one record path (keyed by library and
+  OAI identifier, provenance kept, deletions marking records deleted) and saves the resumption
+  token of the next page *in the same transaction*, so a process killed at any moment resumes
+  from the last committed page and never loses or duplicates a record;
+* :func:`harvest_source` decides where a run starts (saved token, high-water mark less the
+  overlap, ``--from``/``--until``, ``--full``), keeps the run log, and moves the high-water mark
+  only when a list was harvested to its end;
+* :func:`harvest_sources` runs several sources in parallel threads (bounded); SQLite writes are
+  serialised by one lock per database, so "database is locked" never reaches the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from libext.db import get_db
+from libext.models import HarvestRun, HarvestSource, Record, utcnow
+from oai.harvest import (
+    HarvestPage,
+    HarvestRequest,
+    OAIClient,
+    PageOutcome,
+    RetryPolicy,
+    RunResult,
+    run,
+)
+from oai.harvest.records import DC_NS, MARC_NS, parse_datestamp
+from oai.source import Provenance
+
+log = logging.getLogger(__name__)
+
+DAY = "YYYY-MM-DD"
+#: Longest ``local_id`` the store keeps; longer OAI identifiers are shortened with a hash.
+LOCAL_ID_MAX = 255
+#: Attempts at a page write that met "database is locked" from another process.
+LOCKED_RETRIES = 8
+
+_locks_guard = threading.Lock()
+_write_locks: dict[str, threading.Lock] = {}
+
+
+def write_lock(session: Session) -> threading.Lock | None:
+    """The lock serialising writes to this SQLite database (None for other databases).
+
+    SQLite has one writer at a time; threads of one process queue on this lock instead of
+    meeting "database is locked". Other processes are waited for by SQLite's busy timeout.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return None
+    key = str(bind.url)
+    with _locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+def local_id_for(identifier: str) -> str:
+    """The store key of a harvested record: its OAI identifier (hashed when too long)."""
+    if len(identifier) <= LOCAL_ID_MAX:
+        return identifier
+    digest = hashlib.sha1(identifier.encode()).hexdigest()
+    return identifier[: LOCAL_ID_MAX - 41] + "#" + digest
+
+
+def format_datestamp(value: datetime, granularity: str) -> str:
+    """``value`` in the repository's granularity."""
+    if granularity == DAY:
+        return value.strftime("%Y-%m-%d")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def incremental_from(high_water: datetime, granularity: str, overlap_seconds: float) -> str:
+    """The ``from`` of an incremental run: the high-water mark less a safety overlap.
+
+    Day granularity overlaps by one day, as the harvester guidelines advise (records changed
+    later on the day of the last run share its datestamp); second granularity by
+    ``overlap_seconds`` (clock differences, changes committed during the last run).
+    """
+    if granularity == DAY:
+        return format_datestamp(high_water - timedelta(days=1), granularity)
+    return format_datestamp(high_water - timedelta(seconds=overlap_seconds), granularity)
+
+
+def normalise_date_argument(text: str, granularity: str) -> str:
+    """A ``--from``/``--until`` value checked and put in the source's granularity."""
+    value = parse_datestamp(text)
+    if value is None:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)")
+    return format_datestamp(value, granularity)
+
+
+def retry_policy(config: dict[str, Any] | Any) -> RetryPolicy:
+    """The client's retry policy from the ``LIBEXT_HARVEST_*`` keys."""
+    return RetryPolicy(
+        max_attempts=int(config["LIBEXT_HARVEST_MAX_ATTEMPTS"]),
+        backoff_base=float(config["LIBEXT_HARVEST_BACKOFF_BASE"]),
+        backoff_max=float(config["LIBEXT_HARVEST_BACKOFF_MAX"]),
+        retry_after_max=float(config["LIBEXT_HARVEST_RETRY_AFTER_MAX"]),
+        retry_after_default=float(config["LIBEXT_HARVEST_RETRY_AFTER_DEFAULT"]),
+        connect_timeout=float(config["LIBEXT_HARVEST_CONNECT_TIMEOUT"]),
+        read_timeout=float(config["LIBEXT_HARVEST_READ_TIMEOUT"]),
+        max_page_bytes=int(config["LIBEXT_HARVEST_MAX_PAGE_BYTES"]),
+    )
+
+
+def make_client(url: str, config: Any) -> OAIClient:
+    """An OAI client for ``url`` configured from ``config``."""
+    return OAIClient(url, retry_policy(config), contact=config.get("LIBEXT_HARVEST_CONTACT"))
+
+
+class StoreSink:
+    """Writes harvested pages into the store, each page with its token in one transaction."""
+
+    def __init__(
+        self, session: Session, source_id: int, run_id: int, *, resuming: bool, advances: bool
+    ) -> None:
+        self.session = session
+        self.source_id = source_id
+        self.run_id = run_id
+        #: The current list went on from a saved token (its start was recorded back then).
+        self.resuming = resuming
+        #: Completing this list may move the high-water mark (not for --until runs).
+        self.advances = advances
+        self.totals = RunResult()
+        self._lock = write_lock(session)
+
+    def write_page(self, page: HarvestPage) -> PageOutcome:
+        """Store ``page`` and save the next token; retried if another process holds SQLite."""
+        for attempt in range(1, LOCKED_RETRIES + 1):
+            try:
+                if self._lock is None:
+                    return self._write(page)
+                with self._lock:
+                    return self._write(page)
+            except OperationalError as exc:
+                self.session.rollback()
+                if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES:
+                    raise
+                time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def restart(self, reason: str) -> None:
+        """The saved token expired: forget it; the list starts again from the high-water mark."""
+        self.resuming = False
+        self._commit_source(resumption_token=None, pending_high_water=None)
+        self._note(f"restarted: {reason}")
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _write(self, page: HarvestPage) -> PageOutcome:
+        session = self.session
+        source = session.get(HarvestSource, self.source_id)
+        assert source is not None
+        library = source.library
+        state = current_app.extensions["libext"]
+        store = state.store()
+        outcome = PageOutcome()
+        keys = {item.identifier: local_id_for(item.identifier) for item in page.records}
+        existing: dict[str, Record] = {}
+        if keys:
+            rows = session.scalars(
+                select(Record)
+                .options(selectinload(Record.holdings))
+                .where(Record.library_id == library.id, Record.local_id.in_(set(keys.values())))
+            )
+            existing = {row.local_id: row for row in rows}
+        harvested_at = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+        for item in page.records:
+            local_id = keys[item.identifier]
+            found = existing.get(local_id)
+            if item.deleted:
+                if found is not None and store.delete(found):
+                    outcome.deleted += 1
+                else:
+                    outcome.unchanged += 1
+                continue
+            assert item.record is not None
+            provenance = Provenance(
+                base_url=source.url,
+                identifier=item.identifier,
+                datestamp=item.datestamp[:32],
+                metadata_namespace=DC_NS if item.metadata_format == "oai_dc" else MARC_NS,
+                harvest_date=harvested_at,
+            )
+            result = store.save(
+                library,
+                item.record,
+                local_id=local_id,
+                existing=found,
+                provenance=provenance,
+            )
+            # The same identifier twice in one page (seen in the wild) must update, not insert.
+            existing[local_id] = result.record
+            if result.action == "created":
+                outcome.added += 1
+            elif result.action == "updated":
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
+        source.resumption_token = page.token
+        if page.number == 1 and not self.resuming:
+            source.pending_high_water = (
+                (parse_datestamp(page.response_date) or utcnow()) if self.advances else None
+            )
+        harvest_run = session.get(HarvestRun, self.run_id)
+        assert harvest_run is not None
+        harvest_run.pages += 1
+        harvest_run.added += outcome.added
+        harvest_run.updated += outcome.updated
+        harvest_run.deleted += outcome.deleted
+        harvest_run.unchanged += outcome.unchanged
+        harvest_run.skipped += len(page.problems)
+        notes = [str(p) for p in page.problems] + [f"repaired: {r}" for r in page.repairs]
+        if notes:
+            kept = [line for line in harvest_run.problems.split("\n") if line]
+            harvest_run.problems = "\n".join((kept + notes)[:100])
+        store.flush()
+        session.commit()
+        return outcome
+
+    def _commit_source(self, **values: Any) -> None:
+        with self._lock or _NULL_LOCK:
+            self.session.execute(
+                update(HarvestSource).where(HarvestSource.id == self.source_id).values(**values)
+            )
+            self.session.commit()
+
+    def _note(self, line: str) -> None:
+        with self._lock or _NULL_LOCK:
+            harvest_run = self.session.get(HarvestRun, self.run_id)
+            if harvest_run is not None:
+                harvest_run.problems = (harvest_run.problems + "\n" + line).strip()
+                self.session.commit()
+
+
+class _NullLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NULL_LOCK = _NullLock()
+
+
+@dataclass
+class SourceReport:
+    """The outcome of one source's run, as ``flask libext harvest --json`` prints it."""
+
+    source: str
+    status: str
+    pages: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready data."""
+        return {
+            "source": self.source,
+            "status": self.status,
+            "pages": self.pages,
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "skipped": self.skipped,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class HarvestOptions:
+    """What a harvest asks for beyond the source's own settings."""
+
+    full: bool = False
+    #: ``--from`` and ``--until`` as typed (checked per source, put in its granularity).
+    from_: str | None = None
+    until: str | None = None
+
+
+Progress = Callable[[str, HarvestPage], None]
+
+
+def harvest_source(
+    source_id: int, options: HarvestOptions = HarvestOptions(), progress: Progress | None = None
+) -> SourceReport:
+    """Harvest one source in the current app context; never raises for a failed harvest."""
+    session: Session = get_db().session  # type: ignore[assignment]
+    config = current_app.config
+    lock = write_lock(session)
+    source = session.get(HarvestSource, source_id)
+    if source is None:
+        return SourceReport(str(source_id), "failed", error="no such harvest source")
+    code = source.library.code
+    try:
+        request, resuming, advances = _plan(source, options, config)
+    except ValueError as exc:
+        return SourceReport(code, "failed", error=str(exc))
+    with lock or _NULL_LOCK:
+        # A run still "running" was ended by a kill: close it in the log.
+        session.execute(
+            update(HarvestRun)
+            .where(HarvestRun.source_id == source.id, HarvestRun.status == "running")
+            .values(status="interrupted", finished=utcnow(), error="the process was stopped")
+        )
+        if not resuming:
+            source.resumption_token = None
+        harvest_run = HarvestRun(
+            source_id=source.id,
+            started=utcnow(),
+            status="running",
+            from_date=request.from_,
+            until_date=request.until,
+            full=options.full,
+            resumed=resuming,
+            problems="",
+        )
+        session.add(harvest_run)
+        session.commit()
+        run_id = harvest_run.id
+    sink = StoreSink(session, source.id, run_id, resuming=resuming, advances=advances)
+    if progress is not None:
+        inner = sink.write_page
+
+        def write_page(page: HarvestPage) -> PageOutcome:
+            outcome = inner(page)
+            progress(code, page)
+            return outcome
+
+        sink.write_page = write_page  # type: ignore[method-assign]
+    url = source.url
+    client = make_client(url, config)
+    error: str | None = None
+    try:
+        result = run(client, request, sink)
+        error = result.error
+    except Exception as exc:  # a store or database failure: logged, the source reported failed
+        log.exception("harvest of %s failed", code)
+        session.rollback()
+        result = RunResult(status="failed", error=f"{type(exc).__name__}: {exc}")
+        error = result.error
+    finally:
+        client.close()
+    with lock or _NULL_LOCK:
+        source = session.get(HarvestSource, source_id)
+        harvest_run = session.get(HarvestRun, run_id)
+        assert source is not None and harvest_run is not None
+        if result.ok and result.complete:
+            if source.pending_high_water is not None:
+                source.high_water = source.pending_high_water
+            source.pending_high_water = None
+            source.resumption_token = None
+        harvest_run.status = "ok" if result.ok else "failed"
+        harvest_run.error = error
+        harvest_run.finished = utcnow()
+        session.commit()
+        report = SourceReport(
+            code,
+            harvest_run.status,
+            pages=harvest_run.pages,
+            added=harvest_run.added,
+            updated=harvest_run.updated,
+            deleted=harvest_run.deleted,
+            skipped=harvest_run.skipped,
+            error=error,
+        )
+    return report
+
+
+def _plan(
+    source: HarvestSource, options: HarvestOptions, config: Any
+) -> tuple[HarvestRequest, bool, bool]:
+    """The request of this run, whether it resumes a saved list, whether it may advance."""
+    granularity = source.granularity or DAY
+    from_ = until = None
+    if options.from_:
+        from_ = normalise_date_argument(options.from_, granularity)
+    if options.until:
+        until = normalise_date_argument(options.until, granularity)
+    ad_hoc = bool(options.from_ or options.until)
+    if not options.full and not ad_hoc and source.high_water is not None:
+        from_ = incremental_from(
+            source.high_water, granularity, float(config["LIBEXT_HARVEST_OVERLAP"])
+        )
+    # Only a list that covers everything after the high-water mark may move it.
+    advances = until is None and (
+        options.full
+        or not ad_hoc
+        or source.high_water is None
+        or (from_ is not None and parse_datestamp(from_) <= source.high_water)  # type: ignore[operator]
+    )
+    resuming = bool(source.resumption_token) and not options.full and not ad_hoc
+    request = HarvestRequest(
+        metadata_prefix=source.metadata_prefix,
+        set_spec=source.set_spec,
+        from_=from_,
+        until=until,
+        resume_token=source.resumption_token if resuming else None,
+    )
+    return request, resuming, advances
+
+
+def harvest_sources(
+    app: Flask,
+    source_ids: Sequence[int],
+    options: HarvestOptions = HarvestOptions(),
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[SourceReport]:
+    """Harvest several sources, in parallel threads (at most ``LIBEXT_HARVEST_WORKERS``).
+
+    One source's failure never stops the others; reports come back in ``source_ids`` order.
+    """
+    workers = max(1, int(workers or app.config["LIBEXT_HARVEST_WORKERS"]))
+
+    def one(source_id: int) -> SourceReport:
+        with app.app_context():
+            try:
+                return harvest_source(source_id, options, progress)
+            except Exception as exc:  # never lose the other sources' reports
+                log.exception("harvest of source %s failed", source_id)
+                return SourceReport(str(source_id), "failed", error=f"{type(exc).__name__}: {exc}")
+
+    if workers == 1 or len(source_ids) <= 1:
+        return [one(source_id) for source_id in source_ids]
+    with ThreadPoolExecutor(max_workers=min(workers, len(source_ids))) as pool:
+        return list(pool.map(one, source_ids))
