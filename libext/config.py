@@ -122,6 +122,25 @@ SETTINGS: tuple[Setting, ...] = (
         "libext.auth.Principal (roles and library codes) or None for anonymous. None uses "
         "libext's built-in accounts and API tokens.",
     ),
+    # --- search ------------------------------------------------------------------------
+    Setting("LIBEXT_SEARCH_PAGE_SIZE", 20, "Results per page of the search page and API; results."),
+    Setting(
+        "LIBEXT_SEARCH_FACET_SIZE",
+        10,
+        "Values shown per facet (subjects, authors…: the most frequent first); values.",
+    ),
+    Setting(
+        "LIBEXT_SEARCH_FACET_SAMPLE",
+        20_000,
+        "Facet counts are exact up to this many hits; above it they are counted over this many "
+        "hits and scaled (shown as approximate), which bounds the work of very broad queries; "
+        "hits.",
+    ),
+    Setting(
+        "LIBEXT_SEARCH_SRU_MAX_RECORDS",
+        50,
+        "Largest maximumRecords an SRU client may ask for per response; records.",
+    ),
 )
 
 DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}

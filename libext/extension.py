@@ -27,7 +27,7 @@ BLUEPRINTS: dict[str, str] = {
 
 #: Feature initialisers called from ``init_app`` with ``(app, state)``: each feature wires
 #: its hooks (search index, clusters…) here.
-FEATURES: list[str] = []
+FEATURES: list[str] = ["libext.search.feature:init_app"]
 
 LOCALES = ("vi", "en")
 TRANSLATIONS = Path(__file__).with_name("translations")

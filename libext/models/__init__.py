@@ -4,5 +4,6 @@ from libext.models.base import Base, utcnow
 from libext.models.harvest import HarvestRun, HarvestSource
 from libext.models.library import Library
 from libext.models.record import Holding, Record
+from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
 
 __all__ = ["Base", "HarvestRun", "HarvestSource", "Holding", "Library", "Record", "utcnow"]

@@ -1,0 +1,135 @@
+"""The search engine interface both back ends implement, and what a search asks and answers.
+
+:class:`SearchEngine` has two implementations behind it: :mod:`libext.search.sqlite_fts`
+(SQLite FTS5, the embedded default) and :mod:`libext.search.postgres_fts` (PostgreSQL
+``tsvector`` + GIN). :func:`engine_for` picks by the session's dialect. Both receive the same
+pre-folded documents and compile the same parsed query, so results agree.
+
+Bounded work for broad queries: ranking goes through the engine's ``ORDER BY … LIMIT`` (a
+top-k sort, never a full sort in Python), and facet counts are taken over at most
+``facet_sample`` hits: exact when the query has fewer hits, otherwise scaled from the sample
+and flagged approximate.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from libext.search.documents import FACETS, SearchDoc
+from libext.search.query import ParsedQuery
+
+__all__ = [
+    "SORTS",
+    "FacetValue",
+    "SearchEngine",
+    "SearchHits",
+    "SearchRequest",
+    "engine_for",
+]
+
+#: Sort orders: relevance, year newest/oldest first, title in Vietnamese alphabetical order.
+SORTS = ("relevance", "year_desc", "year_asc", "title")
+
+#: bm25 weights per field (SQLite) and the matching ts_rank weights D, C, B, A (PostgreSQL):
+#: title > author > subject > the rest.
+FIELD_WEIGHTS = {"title": 10.0, "author": 6.0, "subject": 4.0, "other": 1.0, "isbn": 1.0}
+
+
+@dataclass(slots=True)
+class SearchRequest:
+    """A search: the parsed query, facet filters, sort and page."""
+
+    query: ParsedQuery
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    size: int = 20
+    with_facets: bool = True
+    facet_size: int = 10
+    facet_sample: int = 20_000
+
+    @property
+    def offset(self) -> int:
+        """Rows skipped before this page."""
+        return (max(self.page, 1) - 1) * self.size
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    """A facet value and how many hits have it."""
+
+    value: str
+    count: int
+
+
+@dataclass(slots=True)
+class SearchHits:
+    """One page of cluster ids, the total, and facet counts."""
+
+    total: int
+    cluster_ids: list[int]
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    facets_exact: bool = True
+
+
+class SearchEngine(ABC):
+    """Index and search clusters; one instance per database dialect, stateless."""
+
+    name: str = ""
+
+    @abstractmethod
+    def index(self, session: Session, docs: Sequence[SearchDoc]) -> None:
+        """Insert or replace the full-text rows of ``docs``."""
+
+    @abstractmethod
+    def delete(self, session: Session, cluster_ids: Sequence[int]) -> None:
+        """Remove the full-text rows of these clusters."""
+
+    @abstractmethod
+    def clear(self, session: Session) -> None:
+        """Empty the full-text index (before a rebuild)."""
+
+    @abstractmethod
+    def search(self, session: Session, request: SearchRequest) -> SearchHits:
+        """Run ``request``; never raises on any parsed query."""
+
+    @abstractmethod
+    def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
+        """The bare ranked top-20 for plain terms (benchmark baseline only)."""
+
+
+def group_facets(
+    rows: Sequence[tuple[str, str, int]], *, size: int, scale: float = 1.0
+) -> dict[str, list[FacetValue]]:
+    """Facet rows (facet, value, count) → top ``size`` values per facet, largest first."""
+    grouped: dict[str, list[FacetValue]] = {name: [] for name in FACETS}
+    for facet, value, count in rows:
+        if facet in grouped:
+            grouped[facet].append(FacetValue(value, round(count * scale)))
+    for name, values in grouped.items():
+        values.sort(key=lambda fv: (-fv.count, fv.value))
+        # Decades read better in order; the others by frequency.
+        grouped[name] = (
+            sorted(values, key=lambda fv: fv.value, reverse=True)
+            if (name == "decade")
+            else values[:size]
+        )
+    return {name: values for name, values in grouped.items() if values}
+
+
+def engine_for(session: Session) -> SearchEngine:
+    """The engine of the session's database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from libext.search.postgres_fts import PostgresEngine
+
+        return PostgresEngine()
+    if dialect == "sqlite":
+        from libext.search.sqlite_fts import SqliteEngine
+
+        return SqliteEngine()
+    raise RuntimeError(f"libext search supports SQLite and PostgreSQL, not {dialect}")

@@ -1,0 +1,228 @@
+"""PostgreSQL full-text engine: ``tsvector`` + GIN, with folding done in Python.
+
+The table ``libext_search_fts`` (migration 0004) holds per cluster: ``doc`` (folded tokens
+with positions, weighted A title, B author, C subject, D the rest and ISBNs), ``exact``
+(diacritic-carrying tokens), ``facets`` (facet-value tokens) and ``library_count``.
+
+Vectors and queries are written as ``tsvector``/``tsquery`` *literals* and cast, never passed
+through ``to_tsvector``/``to_tsquery``: no text search configuration (not even ``simple``)
+touches the tokens, so PostgreSQL matches exactly what SQLite's FTS5 matches. Tokens are
+letters and digits only and are quoted, so no user input forms tsquery syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token
+from libext.search.engine import SearchEngine, SearchHits, SearchRequest, group_facets
+from libext.search.query import Term
+
+TABLE = "libext_search_fts"
+_WEIGHT = {"title": "A", "author": "B", "subject": "C", "other": "D", "isbn": "D"}
+# ts_rank weights for D, C, B, A: the same ratios as the bm25 column weights on SQLite.
+_RANK = "ts_rank(CAST('{0.1, 0.4, 0.6, 1.0}' AS float4[]), doc, CAST(:m AS tsquery))"
+_MAX_POSITION = 16383  # PostgreSQL's limit; later positions are clamped
+
+
+def doc_vector(columns: dict[str, str]) -> str:
+    """A ``tsvector`` literal of the folded columns, with positions and weights."""
+    entries: dict[str, list[str]] = {}
+    position = 1
+    for name in ("title", "author", "subject", "other", "isbn"):
+        weight = _WEIGHT[name]
+        for token in columns.get(name, "").split():
+            entries.setdefault(token, []).append(f"{min(position, _MAX_POSITION)}{weight}")
+            position += 1
+        position += 8  # a gap, so that a phrase never spans two fields
+    return " ".join(f"'{tok}':{','.join(pos[:256])}" for tok, pos in entries.items())
+
+
+def _bare_vector(tokens: str) -> str:
+    return " ".join(f"'{tok}'" for tok in dict.fromkeys(tokens.split()))
+
+
+def term_query(term: Term) -> str | None:
+    """``tsquery`` literal of one term (None for year terms)."""
+    if term.field == "isbn" and term.isbn:
+        return f"'{term.isbn}':D"
+    if not term.folded:
+        return None
+    weight = _WEIGHT.get(term.field or "", "")
+    parts = []
+    for i, tok in enumerate(term.folded):
+        star = "*" if term.prefix and i == len(term.folded) - 1 else ""
+        parts.append(f"'{tok}':{star}{weight}" if star or weight else f"'{tok}'")
+    return "(" + " <-> ".join(parts) + ")"
+
+
+def exact_query(terms: Sequence[Term]) -> str | None:
+    """``tsquery`` literal requiring the diacritic-carrying tokens of the query."""
+    parts = []
+    for term in terms:
+        if not term.has_diacritics:
+            continue
+        for i, tok in enumerate(term.tokens):
+            if not tok.isascii():
+                star = ":*" if term.prefix and i == len(term.tokens) - 1 else ""
+                parts.append(f"'{tok}'{star}")
+    return " & ".join(parts) or None
+
+
+class _Compiled:
+    def __init__(self, request: SearchRequest) -> None:
+        self.params: dict[str, Any] = {}
+        terms = [q for q in map(term_query, request.query.terms) if q]
+        self.conditions: list[str] = []
+        facet_parts = []
+        for n, (facet, values) in enumerate(sorted(request.filters.items())):
+            values = [v for v in values if v]
+            if not values:
+                continue
+            if facet in TOKEN_FACETS:
+                facet_parts.append(
+                    "(" + " | ".join(f"'{facet_token(facet, v)}'" for v in values) + ")"
+                )
+            else:
+                names = []
+                for k, value in enumerate(values):
+                    self.params[f"f{n}_{k}"] = value
+                    names.append(f":f{n}_{k}")
+                self.params[f"f{n}"] = facet
+                self.conditions.append(
+                    "{id} IN (SELECT cluster_id FROM libext_search_facet"
+                    f" WHERE facet = :f{n} AND value IN ({', '.join(names)}))"
+                )
+        for n, term in enumerate(t for t in request.query.terms if t.field == "year"):
+            self.params[f"y{n}a"], self.params[f"y{n}b"] = term.year_from, term.year_to
+            self.conditions.append(
+                "{id} IN (SELECT id FROM libext_search_cluster"
+                f" WHERE year BETWEEN :y{n}a AND :y{n}b)"
+            )
+        self.match = " & ".join(terms) or None
+        if self.match:
+            self.params["m"] = self.match
+        self.facet_query = " & ".join(facet_parts) or None
+        if self.facet_query:
+            self.params["fq"] = self.facet_query
+        self.exact = exact_query(request.query.terms)
+        if self.exact:
+            self.params["x"] = self.exact
+
+    @property
+    def uses_fts(self) -> bool:
+        return bool(self.match or self.facet_query)
+
+    def hits_from(self) -> str:
+        if self.uses_fts:
+            where = []
+            if self.match:
+                where.append("doc @@ CAST(:m AS tsquery)")
+            if self.facet_query:
+                where.append("facets @@ CAST(:fq AS tsquery)")
+            where += [c.format(id="cluster_id") for c in self.conditions]
+            return f"FROM {TABLE} WHERE " + " AND ".join(where)
+        where = ["TRUE"] + [c.format(id="id") for c in self.conditions]
+        return "FROM libext_search_cluster WHERE " + " AND ".join(where)
+
+    @property
+    def id_column(self) -> str:
+        return "cluster_id" if self.uses_fts else "id"
+
+
+class PostgresEngine(SearchEngine):
+    """Search on PostgreSQL full text."""
+
+    name = "postgresql"
+
+    def index(self, session: Session, docs: Sequence[SearchDoc]) -> None:
+        if not docs:
+            return
+        self.delete(session, [d.cluster_id for d in docs])
+        session.execute(
+            text(
+                f"INSERT INTO {TABLE} (cluster_id, doc, exact, facets, library_count) VALUES"
+                " (:id, CAST(:doc AS tsvector), CAST(:exact AS tsvector),"
+                " CAST(:facets AS tsvector), :libs)"
+            ),
+            [
+                {
+                    "id": d.cluster_id,
+                    "doc": doc_vector(d.columns),
+                    "exact": _bare_vector(d.exact),
+                    "facets": _bare_vector(d.facet_tokens),
+                    "libs": d.library_count,
+                }
+                for d in docs
+            ],
+        )
+
+    def delete(self, session: Session, cluster_ids: Sequence[int]) -> None:
+        if cluster_ids:
+            session.execute(
+                text(f"DELETE FROM {TABLE} WHERE cluster_id = ANY(:ids)"),
+                {"ids": list(cluster_ids)},
+            )
+
+    def clear(self, session: Session) -> None:
+        session.execute(text(f"DELETE FROM {TABLE}"))
+
+    def search(self, session: Session, request: SearchRequest) -> SearchHits:
+        c = _Compiled(request)
+        if not c.uses_fts and not c.conditions:
+            return SearchHits(total=0, cluster_ids=[])
+        params = {**c.params, "lim": request.size, "off": request.offset}
+        hits_from = c.hits_from()
+        total = session.execute(text(f"SELECT count(*) {hits_from}"), params).scalar_one()
+        if total == 0:
+            return SearchHits(total=0, cluster_ids=[])
+        if request.sort == "relevance" and c.match:
+            tier = "(exact @@ CAST(:x AS tsquery)) DESC, " if c.exact else ""
+            sql = (
+                f"SELECT cluster_id {hits_from} ORDER BY {tier}{_RANK} DESC,"
+                " library_count DESC, cluster_id LIMIT :lim OFFSET :off"
+            )
+        else:
+            order = {
+                "year_desc": "c.year DESC NULLS LAST, c.title_sort",
+                "year_asc": "c.year ASC NULLS LAST, c.title_sort",
+                "title": "c.title_sort, c.year DESC",
+            }.get(request.sort, "c.library_count DESC, c.title_sort")
+            sql = (
+                "SELECT c.id FROM libext_search_cluster c WHERE c.id IN"
+                f" (SELECT {c.id_column} {hits_from}) ORDER BY {order}, c.id"
+                " LIMIT :lim OFFSET :off"
+            )
+        ids = [row[0] for row in session.execute(text(sql), params)]
+        hits = SearchHits(total=total, cluster_ids=ids)
+        if request.with_facets:
+            sample = request.facet_sample
+            rows = session.execute(
+                text(
+                    "SELECT f.facet, f.value, count(*) FROM"
+                    f" (SELECT {c.id_column} AS id {hits_from} LIMIT :sample) h"
+                    " JOIN libext_search_facet f ON f.cluster_id = h.id"
+                    " GROUP BY f.facet, f.value"
+                ),
+                {**params, "sample": sample},
+            ).all()
+            exact = total <= sample
+            hits.facets = group_facets(
+                [tuple(r) for r in rows],
+                size=request.facet_size,
+                scale=1.0 if exact else total / sample,
+            )
+            hits.facets_exact = exact
+        return hits
+
+    def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
+        query = " & ".join(f"'{t}'" for t in folded_terms)
+        sql = (
+            f"SELECT cluster_id FROM {TABLE} WHERE doc @@ CAST(:m AS tsquery)"
+            f" ORDER BY {_RANK} DESC LIMIT 20"
+        )
+        return [row[0] for row in session.execute(text(sql), {"m": query})]
