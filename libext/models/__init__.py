@@ -6,4 +6,16 @@ from libext.models.library import Library
 from libext.models.record import Holding, Record
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
 
-__all__ = ["Base", "HarvestRun", "HarvestSource", "Holding", "Library", "Record", "utcnow"]
+__all__ = [
+    "Base",
+    "HarvestRun",
+    "HarvestSource",
+    "Holding",
+    "Library",
+    "Record",
+    "SearchCluster",
+    "SearchFacet",
+    "SearchIsbn",
+    "SearchMember",
+    "utcnow",
+]
