@@ -109,7 +109,7 @@ def add_source(
     if find(session, code) is not None:
         raise SourceError(f"library {code} already has a harvest source; use 'source edit'")
     checked = validate(url, prefix, config)
-    with write_lock(session) or _Null():
+    with write_lock(session):
         library = session.scalar(select(Library).where(Library.code == code))
         if library is None:
             library_name = (name or "").strip() or checked.identify.repository_name or code
@@ -152,7 +152,7 @@ def edit_source(
         source.library.name = name.strip()[:255]
     if enabled is not None:
         source.enabled = enabled
-    with write_lock(session) or _Null():
+    with write_lock(session):
         session.commit()
     return source
 
@@ -162,7 +162,7 @@ def remove_source(session: Session, code: str) -> None:
     source = find(session, code)
     if source is None:
         raise SourceError(f"library {code} has no harvest source")
-    with write_lock(session) or _Null():
+    with write_lock(session):
         library = source.library
         library.oai_url = library.oai_prefix = library.oai_set = None
         session.delete(source)
@@ -218,11 +218,3 @@ def _forget_position(source: HarvestSource) -> None:
     # A different feed: the old high-water mark and token mean nothing for it.
     source.high_water = source.pending_high_water = None
     source.resumption_token = None
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -56,16 +56,15 @@ _locks_guard = threading.Lock()
 _write_locks: dict[str, threading.Lock] = {}
 
 
-def write_lock(session: Session) -> threading.Lock | None:
-    """The lock serialising writes to this SQLite database (None for other databases).
+def write_lock(session: Session) -> threading.Lock:
+    """The lock serialising this process's harvest writes to one database.
 
-    SQLite has one writer at a time; threads of one process queue on this lock instead of
-    meeting "database is locked". Other processes are waited for by SQLite's busy timeout.
+    Sources are fetched in parallel, but their pages are written one at a time: SQLite has one
+    writer at a time (threads queue here instead of meeting "database is locked"), and the
+    hooks that follow every write (search clusters shared by books of several libraries) must
+    not race each other on any engine. Other processes are waited for by the database.
     """
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        return None
-    key = str(bind.url)
+    key = str(session.get_bind().url)
     with _locks_guard:
         return _write_locks.setdefault(key, threading.Lock())
 
@@ -144,8 +143,6 @@ class StoreSink:
         """Store ``page`` and save the next token; retried if another process holds SQLite."""
         for attempt in range(1, LOCKED_RETRIES + 1):
             try:
-                if self._lock is None:
-                    return self._write(page)
                 with self._lock:
                     return self._write(page)
             except OperationalError as exc:
@@ -235,29 +232,18 @@ class StoreSink:
         return outcome
 
     def _commit_source(self, **values: Any) -> None:
-        with self._lock or _NULL_LOCK:
+        with self._lock:
             self.session.execute(
                 update(HarvestSource).where(HarvestSource.id == self.source_id).values(**values)
             )
             self.session.commit()
 
     def _note(self, line: str) -> None:
-        with self._lock or _NULL_LOCK:
+        with self._lock:
             harvest_run = self.session.get(HarvestRun, self.run_id)
             if harvest_run is not None:
                 harvest_run.problems = (harvest_run.problems + "\n" + line).strip()
                 self.session.commit()
-
-
-class _NullLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NULL_LOCK = _NullLock()
 
 
 @dataclass
@@ -315,7 +301,7 @@ def harvest_source(
         request, resuming, advances = _plan(source, options, config)
     except ValueError as exc:
         return SourceReport(code, "failed", error=str(exc))
-    with lock or _NULL_LOCK:
+    with lock:
         # A run still "running" was ended by a kill: close it in the log.
         session.execute(
             update(HarvestRun)
@@ -360,7 +346,7 @@ def harvest_source(
         error = result.error
     finally:
         client.close()
-    with lock or _NULL_LOCK:
+    with lock:
         source = session.get(HarvestSource, source_id)
         harvest_run = session.get(HarvestRun, run_id)
         assert source is not None and harvest_run is not None

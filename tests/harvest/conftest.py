@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
+from flask import Flask
+from sqlalchemy import select
 
+from libext.models import Library, Record
 from oai.harvest import HarvestPage, OAIClient, PageOutcome, RetryPolicy
+from tests.conftest import make_app
 
 
 @dataclass
@@ -101,3 +106,37 @@ def make_client(sleeps: SleepLog):
     yield make
     for client in clients:
         client.close()
+
+
+STORE_CONFIG = {
+    "LIBEXT_HARVEST_ALLOWED_NETWORKS": ["127.0.0.0/8"],
+    "LIBEXT_HARVEST_BACKOFF_BASE": 0.01,
+    "LIBEXT_HARVEST_BACKOFF_MAX": 0.05,
+    "LIBEXT_HARVEST_RETRY_AFTER_DEFAULT": 0.05,
+    "LIBEXT_HARVEST_MAX_ATTEMPTS": 3,
+    "LIBEXT_HARVEST_READ_TIMEOUT": 5.0,
+}
+
+
+@pytest.fixture
+def app(db_url: str):
+    """The test app with harvest settings for loopback servers and fast retries."""
+    application = make_app(db_url, **STORE_CONFIG)
+    yield application
+    with application.app_context():
+        application.extensions["libext"].db.engine.dispose()
+
+
+def cli(app: Flask, *args: str) -> tuple[int, dict]:
+    """Run ``flask libext ARGS --json``; exit code and the JSON document."""
+    result = app.test_cli_runner().invoke(args=["libext", *args, "--json"])
+    assert result.output, result.exception
+    return result.exit_code, json.loads(result.output)
+
+
+def records(app: Flask, code: str) -> dict[str, tuple[str, bool]]:
+    """``{OAI identifier: (title, deleted)}`` of library ``code``, from the store."""
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        rows = session.scalars(select(Record).join(Record.library).where(Library.code == code))
+        return {r.local_id: (r.title, r.deleted) for r in rows}

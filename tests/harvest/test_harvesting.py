@@ -1,0 +1,194 @@
+"""Harvesting into the store, through the CLI, on SQLite and PostgreSQL.
+
+The provider is the fault-injecting loopback server; the records land in the real store.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from libext.models import HarvestRun, HarvestSource, Record
+from tests.harvest import oai_server as srv
+from tests.harvest.conftest import cli, records
+
+
+def titles(numbers) -> dict[str, tuple[str, bool]]:
+    return {f"oai:test:{n}": (f"Sách thử số {n}", False) for n in numbers}
+
+
+def test_add_then_harvest_then_nothing_changes(app):
+    with srv.OAIServer(srv.generated_feed(10, 3)) as server:
+        code, added = cli(app, "source", "add", "HNM", "--url", server.url, "--name", "TV Hà Nam")
+        assert code == 0 and added["prefix"] == "marc21"
+        assert added["granularity"] == "YYYY-MM-DDThh:mm:ssZ"
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 0
+        assert report == {
+            "sources": [
+                {
+                    "source": "HNM",
+                    "status": "ok",
+                    "pages": 4,
+                    "added": 10,
+                    "updated": 0,
+                    "deleted": 0,
+                    "skipped": 0,
+                    "error": None,
+                }
+            ]
+        }
+        first = records(app, "HNM")
+        assert first == titles(range(1, 11))
+        with app.app_context():
+            session = app.extensions["libext"].db.session
+            stamps = {r.local_id: r.datestamp for r in session.scalars(select(Record))}
+            rec = session.scalar(select(Record).where(Record.local_id == "oai:test:3"))
+            assert rec.origin_base_url == server.url
+            assert rec.origin_identifier == "oai:test:3"
+            assert rec.origin_datestamp == "2026-01-01T00:00:03Z"
+            assert rec.library.name == "TV Hà Nam"
+            assert rec.isbns  # extraction ran: 020 became an ISBN column
+        # The next run is incremental: from the high-water mark less the overlap (600 s).
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 0 and report["sources"][0]["added"] == 0
+        assert report["sources"][0]["updated"] == 0
+        requests = [p for p in server.log if p.get("verb") == "ListRecords"]
+        assert requests[4] == {
+            "verb": "ListRecords",
+            "metadataPrefix": "marc21",
+            "from": "2025-12-31T23:50:00Z",
+        }
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        assert {r.local_id: r.datestamp for r in session.scalars(select(Record))} == stamps
+
+
+def test_deletions_and_updates_are_followed(app):
+    feed = srv.generated_feed(6, 3)
+    with srv.OAIServer(feed) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        changed = srv.generated_feed(
+            6, 3, deleted=[2], record=lambda n: srv.marc_record(n, "Đổi tên" if n == 5 else None)
+        )
+        server.feed.pages = changed.pages
+        code, report = cli(app, "harvest", "HNM")
+    assert code == 0
+    assert (report["sources"][0]["deleted"], report["sources"][0]["updated"]) == (1, 1)
+    expected = titles([1, 3, 4, 6]) | {
+        "oai:test:2": ("Sách thử số 2", True),
+        "oai:test:5": ("Đổi tên", False),
+    }
+    assert records(app, "HNM") == expected
+
+
+def test_oai_dc_source_is_stored_as_minimal_marc(app):
+    pages = {None: srv.recorded("sickle", "ListRecords4.xml")}
+    feed = srv.Feed(pages, identify=srv.identify("YYYY-MM-DD"), formats=srv.formats(["oai_dc"]))
+    with srv.OAIServer(feed) as server:
+        code, added = cli(app, "source", "add", "DC", "--url", server.url)
+        assert added["prefix"] == "oai_dc"
+        code, report = cli(app, "harvest", "DC")
+    assert code == 0 and report["sources"][0]["skipped"] == 1  # the header without identifier
+    assert records(app, "DC") == {"oai:test.example.com:1585322": ("Sample Title", False)}
+
+
+def test_expired_saved_token_restarts_from_high_water_mark(app):
+    with srv.OAIServer(srv.generated_feed(10, 3)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        with app.app_context():
+            session = app.extensions["libext"].db.session
+            source = session.scalar(select(HarvestSource))
+            source.resumption_token = "expired-token"
+            session.commit()
+        server.feed.expired.add("expired-token")
+        code, report = cli(app, "harvest", "HNM")
+        assert server.log[2] == {"verb": "ListRecords", "resumptionToken": "expired-token"}
+        assert server.log[3] == {"verb": "ListRecords", "metadataPrefix": "marc21"}
+    assert code == 0 and report["sources"][0]["added"] == 10
+    assert records(app, "HNM") == titles(range(1, 11))
+
+
+def test_failed_run_is_logged_and_resumed(app):
+    feed = srv.generated_feed(10, 3)
+    with srv.OAIServer(feed, [srv.status(500, "p3", times=100)]) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 1
+        assert report["sources"][0]["status"] == "failed"
+        assert "HTTP 500" in report["sources"][0]["error"]
+        assert records(app, "HNM") == titles(range(1, 7))
+        server.faults.clear()
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 0 and report["sources"][0]["added"] == 4
+        assert server.log[-2] == {"verb": "ListRecords", "resumptionToken": "p3"}
+    assert records(app, "HNM") == titles(range(1, 11))
+    code, listing = cli(app, "source", "list")
+    (row,) = listing["sources"]
+    assert row["last_run"]["status"] == "ok" and row["last_run"]["resumed"] is True
+    assert row["last_success"] == row["last_run"]["finished"]
+    with app.app_context():
+        runs = app.extensions["libext"].db.session.scalars(select(HarvestRun)).all()
+        assert [r.status for r in runs] == ["failed", "ok"]
+
+
+def test_all_in_parallel_one_failure_does_not_stop_the_others(app):
+    servers = [srv.OAIServer(srv.generated_feed(9, 2, prefix=f"oai:{c}:")) for c in "ABC"]
+    broken = srv.OAIServer(srv.generated_feed(4, 2))
+    with servers[0], servers[1], servers[2], broken:
+        for code, server in zip(("A", "B", "C"), servers, strict=True):
+            assert cli(app, "source", "add", code, "--url", server.url)[0] == 0
+        assert cli(app, "source", "add", "X", "--url", broken.url)[0] == 0
+        broken.add_fault(srv.status(403, srv.FIRST))
+        app.config["LIBEXT_HARVEST_WORKERS"] = 4
+        code, report = cli(app, "harvest", "--all")
+    assert code == 1
+    statuses = {r["source"]: (r["status"], r["added"]) for r in report["sources"]}
+    assert statuses == {"A": ("ok", 9), "B": ("ok", 9), "C": ("ok", 9), "X": ("failed", 0)}
+    for code in "ABC":
+        assert set(records(app, code)) == {f"oai:{code}:{n}" for n in range(1, 10)}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["source", "add", "L1", "--url", "ftp://example.org/oai"], "only http"),
+        (["source", "add", "L1", "--url", "http://10.1.2.3/oai"], "LIBEXT_HARVEST_ALLOWED"),
+        (["source", "add", "bad code", "--url", "http://example.org/"], "invalid library code"),
+        (["harvest"], "or use --all"),
+        (["harvest", "NOPE"], "has no harvest source"),
+        (["harvest", "--all", "--from", "last week"], "not a date"),
+        (["source", "remove", "NOPE"], "has no harvest source"),
+    ],
+)
+def test_bad_input_is_a_clear_error(app, args, message):
+    code, data = cli(app, *args)
+    assert code == 2 and message in data["error"]
+
+
+def test_non_oai_url_and_missing_prefix_are_refused(app):
+    html = srv.Feed({None: b""}, identify=b"<html>Hello</html>", formats=b"")
+    with srv.OAIServer(html) as server:
+        code, data = cli(app, "source", "add", "L1", "--url", server.url)
+    assert code == 2 and "did not answer as an OAI-PMH repository" in data["error"]
+    feed = srv.generated_feed(1, 1)
+    with srv.OAIServer(feed) as server:
+        code, data = cli(app, "source", "add", "L1", "--url", server.url, "--prefix", "mods")
+    assert code == 2 and "does not offer metadata prefix 'mods'" in data["error"]
+    assert "marc21" in data["error"]
+
+
+def test_edit_and_remove(app):
+    with srv.OAIServer(srv.generated_feed(3, 3)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        code, data = cli(app, "source", "edit", "HNM", "--prefix", "oai_dc", "--disable")
+        assert code == 0 and data["prefix"] == "oai_dc" and data["enabled"] is False
+        assert data["high_water"] is None  # a different feed starts from scratch
+        code, report = cli(app, "harvest", "--all")
+        assert report == {"sources": []}
+    code, data = cli(app, "source", "remove", "HNM")
+    assert code == 0
+    assert cli(app, "source", "list")[1] == {"sources": []}
+    assert len(records(app, "HNM")) == 3  # the library's records stay
