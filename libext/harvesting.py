@@ -431,3 +431,30 @@ def harvest_sources(
         return [one(source_id) for source_id in source_ids]
     with ThreadPoolExecutor(max_workers=min(workers, len(source_ids))) as pool:
         return list(pool.map(one, source_ids))
+
+
+_active_guard = threading.Lock()
+_active: set[int] = set()
+
+
+def start_in_background(app: Flask, source_id: int) -> bool:
+    """Harvest one source in a background thread (the admin page's "harvest now").
+
+    Returns False when this process is already harvesting that source. The nightly
+    ``flask libext harvest --all`` remains the main way; this is for a librarian who has just
+    fixed a source and wants to see it work.
+    """
+    with _active_guard:
+        if source_id in _active:
+            return False
+        _active.add(source_id)
+
+    def work() -> None:
+        try:
+            harvest_sources(app, [source_id], workers=1)
+        finally:
+            with _active_guard:
+                _active.discard(source_id)
+
+    threading.Thread(target=work, name=f"libext-harvest-{source_id}", daemon=True).start()
+    return True
