@@ -122,6 +122,51 @@ SETTINGS: tuple[Setting, ...] = (
         "libext.auth.Principal (roles and library codes) or None for anonymous. None uses "
         "libext's built-in accounts and API tokens.",
     ),
+    Setting(
+        "LIBEXT_AUTH_LOGIN_MAX_FAILURES",
+        5,
+        "Failed logins allowed per account within LIBEXT_AUTH_LOGIN_WINDOW before the login "
+        "form answers 429 for that account; failures.",
+    ),
+    Setting(
+        "LIBEXT_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        20,
+        "Failed logins allowed per client address (any account) within "
+        "LIBEXT_AUTH_LOGIN_WINDOW; failures. Behind a reverse proxy, set LIBEXT_PROXY_HOPS so "
+        "the client's address is the real one.",
+    ),
+    Setting(
+        "LIBEXT_AUTH_LOGIN_WINDOW",
+        900,
+        "The sliding window over which failed logins are counted; seconds.",
+    ),
+    Setting(
+        "LIBEXT_PROXY_HOPS",
+        0,
+        "Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host "
+        "headers are trusted (werkzeug's ProxyFix), so client addresses and HTTPS are seen "
+        "right; 0 trusts none. Read once at start-up; proxies.",
+    ),
+    Setting(
+        "LIBEXT_SECURITY_HEADERS",
+        {
+            "Content-Security-Policy": (
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin",
+        },
+        "HTTP headers added to every response of libext's pages and API (header → value; a "
+        "null value sends none). A header the host already set on a response is left as is.",
+    ),
+    Setting(
+        "LIBEXT_MAX_UPLOAD_BYTES",
+        128 * 1024 * 1024,
+        "Largest request body libext's pages and API accept (a MARC upload above it is "
+        "refused with 413 before it is stored); bytes. null: no limit of libext's own.",
+    ),
     # --- search ------------------------------------------------------------------------
     Setting("LIBEXT_SEARCH_PAGE_SIZE", 20, "Results per page of the search page and API; results."),
     Setting(

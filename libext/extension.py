@@ -23,11 +23,12 @@ from oai.source import RecordSource
 BLUEPRINTS: dict[str, str] = {
     "search": "blueprints.search:bp",
     "api": "blueprints.api:bp",
+    "accounts": "blueprints.accounts:bp",
 }
 
 #: Feature initialisers called from ``init_app`` with ``(app, state)``: each feature wires
 #: its hooks (search index, clusters…) here.
-FEATURES: list[str] = ["libext.search.feature:init_app"]
+FEATURES: list[str] = ["libext.search.feature:init_app", "libext.security:init_app"]
 
 LOCALES = ("vi", "en")
 TRANSLATIONS = Path(__file__).with_name("translations")

@@ -142,6 +142,8 @@ def make_app(db_url: str, **config: object) -> Flask:
         SECRET_KEY="test-secret",
         SQLALCHEMY_DATABASE_URI=db_url,
         LIBEXT_AUTH_PRINCIPAL_LOADER=header_principal_loader,
+        # Tests post without CSRF tokens; tests/security turns CSRF on and checks it.
+        WTF_CSRF_ENABLED=False,
     )
     app.config.update(config)
     LibExt(app)

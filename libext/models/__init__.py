@@ -1,5 +1,6 @@
 """libext's SQLAlchemy models. Each feature keeps its models in a module of its own."""
 
+from libext.models.accounts import ApiToken, LoginFailure, User
 from libext.models.base import Base, utcnow
 from libext.models.harvest import HarvestRun, HarvestSource
 from libext.models.library import Library
@@ -7,15 +8,18 @@ from libext.models.record import Holding, Record
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
 
 __all__ = [
+    "ApiToken",
     "Base",
     "HarvestRun",
     "HarvestSource",
     "Holding",
     "Library",
+    "LoginFailure",
     "Record",
     "SearchCluster",
     "SearchFacet",
     "SearchIsbn",
     "SearchMember",
+    "User",
     "utcnow",
 ]
