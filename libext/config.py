@@ -60,6 +60,44 @@ SETTINGS: tuple[Setting, ...] = (
         "vi",
         "Language of the pages when the reader has not chosen one ('vi' or 'en').",
     ),
+    # --- OAI-PMH provider ------------------------------------------------------------------
+    Setting(
+        "LIBEXT_OAI_REPOSITORY_NAME",
+        "Mục lục liên hợp (libext)",
+        "repositoryName announced by Identify: the network's name as harvesters show it.",
+    ),
+    Setting(
+        "LIBEXT_OAI_REPOSITORY_IDENTIFIER",
+        "libext.local",
+        "Domain name the repository controls; records are identified as "
+        "oai:<this>:<record id>. Set it once, before anyone harvests: changing it changes "
+        "every identifier.",
+    ),
+    Setting(
+        "LIBEXT_OAI_ADMIN_EMAILS",
+        ["oai-admin@libext.local"],
+        "adminEmail addresses announced by Identify (a list, or one string).",
+    ),
+    Setting(
+        "LIBEXT_OAI_BASE_URL",
+        None,
+        "baseURL announced by Identify and echoed in every response. None uses the URL the "
+        "request came to; set it behind a proxy that rewrites scheme, host or path.",
+    ),
+    Setting(
+        "LIBEXT_OAI_PAGE_SIZE", 100, "Records or headers per ListRecords/ListIdentifiers page."
+    ),
+    Setting(
+        "LIBEXT_OAI_TOKEN_LIFETIME",
+        7 * 24 * 3600,
+        "How long a resumption token stays valid; seconds. Tokens are stateless, so a long "
+        "lifetime costs nothing and lets a harvester on a slow link pause and resume.",
+    ),
+    Setting(
+        "LIBEXT_OAI_SECRET",
+        None,
+        "Key that signs resumption tokens; None uses SECRET_KEY. Every worker must share it.",
+    ),
     # --- harvester -----------------------------------------------------------------------
     Setting(
         "LIBEXT_HARVEST_WORKERS",

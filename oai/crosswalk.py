@@ -2,11 +2,14 @@
 
 ``marcxml`` writes a ``<marc:record>`` in the ``MARC21/slim`` namespace that validates against
 MARC21slim.xsd whatever the stored record looks like: XML-illegal control characters are
-dropped, blank indicators typed as ``#`` or ``\\`` become spaces, and a leader whose fixed
-positions are out of pattern is repaired position by position. When the source hands out
-holdings, they are written as one 852 per copy (MARC Holdings: $a institution, $b location,
-$h call number, $p barcode, $z status) in place of the record's own 852/952 fields, which the
-holdings were read from.
+dropped, blank indicators typed as ``#`` or ``\\`` become spaces, control fields come before
+data fields, fields without a subfield or with a tag MARCXML cannot express are left out, and
+a leader whose fixed positions are out of pattern is repaired position by position. (It is
+stricter than ``marc.writer.record_to_xml_element`` on purpose: an OAI response with one
+schema-invalid record is an invalid response, so broken records must still come out valid.)
+When the source hands out holdings, they are written as one 852 per copy (MARC Holdings:
+$a institution, $b location, $h call number, $p barcode, $z status) in place of the record's
+own 852/952 fields, which the holdings were read from.
 
 ``oai_dc`` follows the Library of Congress "MARC to Dublin Core Crosswalk" (unqualified). Two
 deliberate readings: the crosswalk puts every name in ``dc:contributor`` while LoC's own
@@ -60,14 +63,24 @@ _LEADER_COMPILED = tuple((re.compile(pattern), fallback) for pattern, fallback i
 
 
 def repair_leader(leader: str) -> str:
-    """A 24-character leader that MARC21slim.xsd accepts, changing only unusable positions."""
+    """A 24-character leader that MARC21slim.xsd accepts, changing only unusable positions,
+    with leader/09 ``a``: the XML is Unicode whatever the stored record declared."""
     leader = clean_text(str(leader)).ljust(24)[:24]
     chars = [
         char if pattern.fullmatch(char) else fallback
         for char, (pattern, fallback) in zip(leader[:20], _LEADER_COMPILED, strict=True)
     ]
+    chars[9] = "a"
     entry_map = leader[20:24]
     return "".join(chars) + (entry_map if entry_map in ("4500", "    ") else "4500")
+
+
+def _text(value: str) -> str:
+    """Field data for XML: NFC (a host ILS may store decomposed Vietnamese), no illegal chars."""
+    value = clean_text(value)
+    if value.isascii() or unicodedata.is_normalized("NFC", value):
+        return value
+    return unicodedata.normalize("NFC", value)
 
 
 def _indicator(value: str | None) -> str:
@@ -107,7 +120,7 @@ def marcxml(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) -> etre
     fields = list(fields)
     for field in fields:
         if field.is_control_field() and _CONTROL_TAG.fullmatch(field.tag):
-            etree.SubElement(root, f"{_M}controlfield", tag=field.tag).text = clean_text(
+            etree.SubElement(root, f"{_M}controlfield", tag=field.tag).text = _text(
                 field.data or ""
             )
     for field in fields:
@@ -127,7 +140,7 @@ def marcxml(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) -> etre
             ind2=_indicator(field.indicator2),
         )
         for code, value in subfields:
-            etree.SubElement(element, f"{_M}subfield", code=code).text = clean_text(value or "")
+            etree.SubElement(element, f"{_M}subfield", code=code).text = _text(value or "")
     return root
 
 
@@ -212,7 +225,7 @@ def dublin_core(record: pymarc.Record) -> dict[str, list[str]]:
     leader = str(record.leader).ljust(24)
 
     def add(element: str, value: str) -> None:
-        value = unicodedata.normalize("NFC", clean_text(value)).strip()
+        value = _text(value).strip()
         if value and value not in dc.setdefault(element, []):
             dc[element].append(value)
 

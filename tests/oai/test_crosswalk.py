@@ -159,10 +159,10 @@ def test_holdings_replace_852_and_952() -> None:
 @pytest.mark.parametrize(
     ("leader", "repaired"),
     [
-        ("00714cam a2200205 a 4500", "00714cam a2200205 a 4500"),
+        ("00714cam  2200205 a 4500", "00714cam a2200205 a 4500"),  # MARC-8 → Unicode
         ("00714cam a4400205 a 4500", "00714cam a2200205 a 4500"),  # bad 10-11
         ("00714c m a2200205 a 1234", "00714cam a2200205 a 4500"),  # blank 06, bad entry map
-        ("0071", "0071  a" + " " * 17),  # truncated: blanks are legal where they remain
+        ("0071", "0071  a  a" + " " * 14),  # truncated: blanks are legal where they remain
         ("abcdecam a22xx205 a 4500", "00000cam a2200205 a 4500"),  # letters in lengths
     ],
 )
