@@ -24,6 +24,7 @@ BLUEPRINTS: dict[str, str] = {
     "search": "blueprints.search:bp",
     "api": "blueprints.api:bp",
     "accounts": "blueprints.accounts:bp",
+    "oai": "blueprints.oai:bp",
 }
 
 #: Feature initialisers called from ``init_app`` with ``(app, state)``: each feature wires
