@@ -29,7 +29,7 @@ from itertools import pairwise
 from pymarc import marc8_mapping
 
 from marc.errors import UnknownEncoding
-from marc.vietnamese import decode_tcvn3, decode_vni, suggest_encoding
+from marc.vietnamese import decode_tcvn3, decode_vni, suggest_encoding, vietnamese_score
 
 Decoder = Callable[[bytes], str]
 
@@ -41,6 +41,10 @@ _CODESETS: dict[int, dict[int, tuple[int, int]]] = marc8_mapping.CODESETS
 # Technique 1 escapes ("ESC g", "ESC b", "ESC p") switch G0 to Greek symbols, subscripts or
 # superscripts; "ESC s" switches back to ASCII.
 _TECHNIQUE1 = {0x67: 0x67, 0x62: 0x62, 0x70: 0x70, 0x73: _BASIC_LATIN}
+# ANSEL writes a ligature or double tilde as two halves (0xEB/0xEC, 0xFA/0xFB). Like
+# yaz-marcdump, the first half becomes the one combining double mark (U+0361 / U+0360) and
+# the second half is dropped, instead of the legacy half marks U+FE20-FE23.
+_ANSEL_OVERRIDES = {0xEB: ("\u0361", 1), 0xEC: ("", 1), 0xFA: ("\u0360", 1), 0xFB: ("", 1)}
 # Code points of ANSEL's C1 area that MARC-8 defines (non-sort begin/end, joiners).
 _ANSEL_C1 = {0x88: "\u0098", 0x89: "\u009c", 0x8D: "\u200d", 0x8E: "\u200c"}
 #: Stands for a byte that has no meaning in the encoding it was decoded with.
@@ -145,6 +149,12 @@ def marc8_decode(data: bytes) -> Marc8Result:
                 errors += 1
                 out.append(REPLACEMENT)
             i += 1
+            continue
+        elif b >= 0xA0 and g1 == _ANSEL and b in _ANSEL_OVERRIDES:
+            char, combining = _ANSEL_OVERRIDES[b]
+            i += 1
+            if char:
+                pending.append(char)
             continue
         else:
             hit = _lookup(g0 if b < 0x80 else g1, b)
@@ -404,7 +414,16 @@ def detect(chunks: Sequence[bytes], leader09: str) -> Detection:
       that suggestion; MARC-8 with a few defects is taken, the defects listed as warnings.
     """
     if all(chunk.isascii() for chunk in chunks):
-        return Detection("utf-8" if leader09 == "a" else "marc-8")
+        if not any(b"\x1b" in chunk for chunk in chunks):
+            return Detection("utf-8" if leader09 == "a" else "marc-8")
+        # 7-bit but with escape sequences: MARC-8 with other character sets (CJK, Greek…)
+        errors = sum(marc8_decode(chunk).errors for chunk in chunks)
+        warnings = []
+        if leader09 == "a":
+            warnings.append("leader/09 says UTF-8 but the data is MARC-8; converted from MARC-8")
+        if errors:
+            warnings.append(f"{errors} byte(s) undefined in MARC-8 were replaced by U+FFFD")
+        return Detection("marc-8", warnings)
     if leader09 == "a":
         if all(_is_utf8(chunk) for chunk in chunks):
             return Detection("utf-8")
@@ -427,6 +446,19 @@ def detect(chunks: Sequence[bytes], leader09: str) -> Detection:
     if all(_is_utf8(chunk) for chunk in chunks):
         return Detection("utf-8", ["leader/09 says MARC-8 but the data is UTF-8; read as UTF-8"])
     errors, dangling = _marc8_quality(chunks)
+    # TCVN3/VNI bytes often decode as "clean" MARC-8 (their letters sit where ANSEL has
+    # diacritics): when they spell valid Vietnamese syllables and MARC-8 does not, say so.
+    joined = b" ".join(chunk for chunk in chunks if not chunk.isascii())
+    viet = suggest_encoding(joined)
+    if viet:
+        marc8_text = " ".join(marc8_decode(c).text for c in chunks if not c.isascii())
+        _, marc8_valid, _ = vietnamese_score(marc8_text)
+        if marc8_valid < 0.9:
+            return Detection(
+                None,
+                reason=f"the data is not MARC-8 as leader/09 says: it looks like {label(viet)}",
+                suggestion=viet,
+            )
     if errors == 0 and dangling == 0:
         return Detection("marc-8")
     alternative = _best_alternative(chunks)

@@ -260,7 +260,8 @@ def serialize(leader: str, fields: Sequence[tuple[str, bytes]], name: str = "rec
         length = len(body) + 1
         if length > MAX_FIELD_LENGTH:
             raise RecordTooLarge(
-                f"{name}: field {tag} is {length} bytes; ISO 2709 allows at most {MAX_FIELD_LENGTH}"
+                f"{name}: field {tag} is {length:,} bytes; ISO 2709 allows at most "
+                f"{MAX_FIELD_LENGTH:,}"
             )
         directory += f"{tag}{length:04d}{len(data):05d}".encode("ascii")
         data += body
@@ -269,7 +270,7 @@ def serialize(leader: str, fields: Sequence[tuple[str, bytes]], name: str = "rec
     total = base + len(data) + 1
     if total > MAX_RECORD_LENGTH:
         raise RecordTooLarge(
-            f"{name} is {total} bytes; ISO 2709 allows at most {MAX_RECORD_LENGTH}"
+            f"{name} is {total:,} bytes; ISO 2709 allows at most {MAX_RECORD_LENGTH:,}"
         )
     lead = f"{total:05d}{leader[5:10]}22{base:05d}{leader[17:20]}4500"
     return lead.encode("ascii") + bytes(directory) + b"\x1e" + bytes(data) + b"\x1d"

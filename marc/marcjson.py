@@ -102,8 +102,9 @@ def iter_json(stream: BinaryIO) -> Iterator[Decoded]:
                 error = None
             except json.JSONDecodeError as exc:
                 # Perhaps only cut by the buffer's edge: read more and retry.
-                if len(buf.text) - pos < _MAX_RECORD and buf.more():
-                    pos = buf.start
+                grew = len(buf.text) - pos < _MAX_RECORD and buf.more()
+                pos = buf.start  # more() may have moved the text
+                if grew:
                     continue
                 error = exc
             break

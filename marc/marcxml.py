@@ -128,6 +128,7 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
         remove_pis=True,
     )
     seen_errors = 0
+    pending: list[tuple[int, str]] = []  # parser errors not yet attributed to a record
     depth = 0
     record_depth = -1
     try:
@@ -141,17 +142,21 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
             if element.tag not in _RECORD_TAGS or depth + 1 != record_depth:
                 continue
             record_depth = -1
-            line = element.sourceline
-            errors = list(parser.error_log)[seen_errors:]
-            seen_errors += len(errors)
-            own = [e for e in errors if line is None or e.line >= line]
+            log = list(parser.error_log)
+            pending.extend((e.line, e.message) for e in log[seen_errors:])
+            seen_errors = len(log)
+            # libxml2 parses ahead of the events lxml delivers, so an error may belong to a
+            # later record: attribute by line span (start tag to last descendant).
+            first = element.sourceline or 0
+            last = max((d.sourceline or 0 for d in element.iterdescendants()), default=first)
+            own = [(ln, msg) for ln, msg in pending if first <= ln <= last + 1]
+            pending = [(ln, msg) for ln, msg in pending if ln > last + 1]
             raw = etree.tostring(element, encoding="utf-8")
-            item = Decoded(offset=None, raw=raw, line=line, encoding="utf-8")
+            item = Decoded(offset=None, raw=raw, line=element.sourceline, encoding="utf-8")
             if own:
-                first = own[0]
-                item.reason = f"malformed XML at line {first.line}: {first.message}"
-                cn = _control_number(element)
-                item.control_number = cn
+                line, message = own[0]
+                item.reason = f"malformed XML at line {line}: {message}"
+                item.control_number = _control_number(element)
             else:
                 record, reason, warnings = element_to_record(element)
                 item.record, item.reason, item.warnings = record, reason, warnings

@@ -33,7 +33,7 @@ from pymarc import Field, Indicators, Leader, Subfield
 
 from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
-from marc.errors import RecordTooLarge
+from marc.errors import RecordTooLarge, UnusableInput
 from marc.formats import MarcInput, open_input
 from marc.validate import validate
 from marc.writer import record_to_iso2709
@@ -130,14 +130,18 @@ class MarcReader:
             from marc.mrk import iter_mrk
 
             items = iter_mrk(self._input.stream, forced)
+        count = 0
         try:
             for ordinal, item in enumerate(items, start=1):
+                count = ordinal
                 result = self._finish(ordinal, item)
                 if result.suggested_encoding:
                     self.suggestions[result.suggested_encoding] += 1
                 yield result
         finally:
             self.close()
+        if count == 0:
+            raise UnusableInput(f"{self.name}: no MARC record found in this {self.format} file")
 
     def _finish(self, ordinal: int, item: Decoded) -> ReadResult:
         result = ReadResult(
@@ -176,6 +180,8 @@ class MarcReader:
             except RecordTooLarge as exc:
                 result.reason = str(exc)
                 return result
+        # The record's leader now says what the stored bytes say (lengths, base address).
+        record.leader = Leader(result.marc[:24].decode("ascii"))
         result.record = record
         return result
 

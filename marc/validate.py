@@ -22,7 +22,9 @@ _XSD_CODE = re.compile(r"[0-9A-Za-z!\"#$%&'()*+,\-./:;<=>?{}_^`~\[\]\\]")
 _MARC21_CODE = re.compile(r"[0-9a-z]")
 _STATUS = set("acdnp")
 _TYPES = set("acdefgijkmoprt")
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x7f]")
+# ISO 2709's own delimiters cannot appear inside data: the record would not read back.
+_DELIMITERS = re.compile(r"[\x1d\x1e\x1f]")
 
 
 def validate(record: pymarc.Record) -> tuple[list[str], list[str]]:
@@ -58,6 +60,8 @@ def validate(record: pymarc.Record) -> tuple[list[str], list[str]]:
                 errors.append(f"tag {tag!r} is not a valid control field tag")
             elif f.data is None or f.data == "":
                 warnings.append(f"control field {tag} is empty")
+            elif _DELIMITERS.search(f.data):
+                errors.append(f"field {tag} contains a MARC delimiter character (0x1D-0x1F)")
             elif _CONTROL_CHARS.search(f.data):
                 warnings.append(f"field {tag} contains control characters")
             continue
@@ -75,6 +79,10 @@ def validate(record: pymarc.Record) -> tuple[list[str], list[str]]:
                 errors.append(f"field {tag} has an invalid subfield code {sub.code!r}")
             elif not _MARC21_CODE.fullmatch(sub.code):
                 warnings.append(f"field {tag} has a non-standard subfield code {sub.code!r}")
-            if sub.value and _CONTROL_CHARS.search(sub.value):
+            if sub.value and _DELIMITERS.search(sub.value):
+                errors.append(
+                    f"field {tag} ${sub.code} contains a MARC delimiter character (0x1D-0x1F)"
+                )
+            elif sub.value and _CONTROL_CHARS.search(sub.value):
                 warnings.append(f"field {tag} ${sub.code} contains control characters")
     return errors, warnings

@@ -72,6 +72,7 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
     """
     encoded: list[tuple[str, bytes]] = []
     for f in record.fields:
+        _check_delimiters(record, f)
         if len(f.tag) != 3 or not f.tag.isascii():
             raise InvalidRecord(f"{_name(record)}: tag {f.tag!r} is not three characters")
         if f.control_field:
@@ -84,6 +85,19 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
             body = "".join(parts).encode("utf-8")
         encoded.append((f.tag, body))
     return iso2709.serialize(_leader(record), encoded, _name(record))
+
+
+_DELIMITERS = re.compile("[\x1d\x1e\x1f]")
+
+
+def _check_delimiters(record: pymarc.Record, f: pymarc.Field) -> None:
+    texts = [f.data or ""] if f.control_field else [s.value or "" for s in f.subfields]
+    codes = [] if f.control_field else [s.code or "" for s in f.subfields]
+    if any(_DELIMITERS.search(t) for t in texts) or any(len(c) != 1 for c in codes):
+        raise InvalidRecord(
+            f"{_name(record)}: field {f.tag} holds a MARC delimiter (0x1D-0x1F) or a "
+            "subfield code that is not one character; it cannot be written as ISO 2709"
+        )
 
 
 def xml_text(text: str) -> tuple[str, int]:
