@@ -74,19 +74,30 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 def _folded(values: Iterable[str]) -> str:
-    return " ".join(tok for value in values for tok in fold_tokens(value))
+    """Folded tokens of the first value, then of each further value only if it adds any."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        tokens = fold_tokens(value)
+        if not out or not seen.issuperset(tokens):
+            out += tokens
+            seen.update(tokens)
+    return " ".join(out)
 
 
 def build_doc(cluster_id: int, members: Sequence[MemberData]) -> SearchDoc:
     """The document of a cluster from its members (at least one)."""
     best = max(members, key=lambda m: (m.completeness, -m.record_id))
     rep = best.data
-    titles = _unique(m.data.title for m in members)
-    authors = _unique(a for m in members for a in m.data.authors)
-    subjects = _unique(s for m in members for s in m.data.subjects)
+    # The shown record's values first; other members add only what it lacks, so a cluster
+    # held by seven libraries is not seven times as long (bm25 would rank it lower for that).
+    ordered = [best, *(m for m in members if m is not best)]
+    titles = _unique(m.data.title for m in ordered)
+    authors = _unique(a for m in ordered for a in m.data.authors)
+    subjects = _unique(s for m in ordered for s in m.data.subjects)
     other = _unique(
         v
-        for m in members
+        for m in ordered
         for v in (
             *m.data.series,
             m.data.publisher,
