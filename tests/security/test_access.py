@@ -1,0 +1,185 @@
+"""Every write endpoint, for every kind of user: 401 anonymous, 403 wrong role or library,
+through for the right one.
+
+The endpoints are enumerated from ``app.url_map``: a new endpoint that accepts POST, PUT, PATCH
+or DELETE fails :func:`test_every_write_endpoint_has_a_policy` until it is added to
+:data:`POLICY` (and so is tested here), or to :data:`PUBLIC_WRITES` with a reason.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask, url_for
+from werkzeug.routing import Rule
+
+from tests.security.conftest import OTHER, TARGET, Seeded, a_record, log_in_client
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+#: Unsafe methods anyone may use, and why.
+PUBLIC_WRITES = {
+    ("libext_oai.endpoint", "POST"): "OAI-PMH allows POST for every (read-only) verb",
+    ("libext_sru.endpoint", "POST"): "SRU searchRetrieve may be POSTed; read-only",
+    ("libext_accounts.login", "POST"): "logging in (CSRF-checked by its form)",
+    ("libext_accounts.logout", "POST"): "logging out (CSRF-checked when logged in)",
+}
+
+#: Who may use each write endpoint: "admin" only, or a cataloguer of the "library" written to
+#: (and admins).
+POLICY: dict[str, str] = {
+    # harvest sources and their runs (issue 5)
+    "libext_admin.sources": "admin",
+    "libext_admin.source": "admin",
+    "libext_admin.remove": "admin",
+    "libext_admin.harvest": "admin",
+    "libext_api.sources_add": "admin",
+    "libext_api.sources_edit": "admin",
+    "libext_api.sources_remove": "admin",
+    "libext_api.sources_harvest": "admin",
+    # search clusters (issue 6): splitting a record off its edition cluster
+    "libext_search.split": "library",
+    # MARC import, export, batches (issue 3) and record deletion (issue 4)
+    "libext_api.imports_create": "library",
+    "libext_api.imports_revert": "library",
+    "libext_api.records_delete": "library",
+    "libext_api.delete_record": "library",
+    "libext_cataloguing.upload": "library",
+    "libext_cataloguing.import_file": "library",
+    "libext_cataloguing.revert": "library",
+    "libext_cataloguing.batch_revert": "library",
+}
+
+
+def write_rules(app: Flask) -> Iterator[tuple[Rule, str]]:
+    """Every (rule, unsafe method) of libext's blueprints."""
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("libext_"):
+            continue
+        for method in sorted((rule.methods or set()) & UNSAFE):
+            yield rule, method
+
+
+def test_every_write_endpoint_has_a_policy(app: Flask) -> None:
+    unknown = [
+        f"{method} {rule.rule} ({rule.endpoint})"
+        for rule, method in write_rules(app)
+        if rule.endpoint not in POLICY and (rule.endpoint, method) not in PUBLIC_WRITES
+    ]
+    assert not unknown, (
+        "write endpoints without an access policy in tests/security/test_access.py: "
+        + "; ".join(unknown)
+    )
+
+
+def _values(rule: Rule, seeded: Seeded) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]  # the converter tells an int argument from a string
+        if name in ("code", "library", "library_code"):
+            values[name] = TARGET
+        elif name == "record_id":
+            values[name] = seeded.record_id
+        elif type(converter).__name__ == "IntegerConverter":
+            values[name] = 1
+        else:
+            values[name] = "x"
+    return values
+
+
+def _marc_file() -> tuple[io.BytesIO, str]:
+    return io.BytesIO(a_record("Sách thử").as_marc()), "upload.mrc"
+
+
+def _send(
+    app: Flask, rule: Rule, method: str, seeded: Seeded, person: str | None
+) -> tuple[int, str]:
+    with app.test_request_context():
+        url = url_for(rule.endpoint, **_values(rule, seeded))
+    is_api = rule.endpoint.startswith("libext_api.")
+    if is_api:
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {seeded.tokens[person]}"} if person else {}
+        response = client.open(
+            url, method=method, json={"library": TARGET, "code": TARGET}, headers=headers
+        )
+    else:
+        data: dict[str, Any] = {"library": TARGET, "code": TARGET, "file": _marc_file()}
+        if person:
+            client, token = log_in_client(app, seeded.user_ids[person])
+            data["csrf_token"] = token
+            headers = {"X-CSRFToken": token}
+        else:
+            client, headers = app.test_client(), {}
+        response = client.open(
+            url, method=method, data=data, headers=headers, content_type="multipart/form-data"
+        )
+    return response.status_code, f"{method} {url} as {person or 'anonymous'}"
+
+
+def test_each_role_on_each_write_endpoint(app: Flask, seeded: Seeded) -> None:
+    problems: list[str] = []
+    checked = 0
+    for rule, method in write_rules(app):
+        policy = POLICY.get(rule.endpoint)
+        if policy is None:
+            continue
+        refused = (
+            {None: 401, "own": 403, "other": 403}
+            if policy == "admin"
+            else {None: 401, "other": 403}
+        )
+        allowed = ["admin"] if policy == "admin" else ["own", "admin"]
+        for person, expected in refused.items():
+            status, what = _send(app, rule, method, seeded, person)
+            if status != expected:
+                problems.append(f"{what}: {status}, expected {expected}")
+        for person in allowed:
+            status, what = _send(app, rule, method, seeded, person)
+            if status in (401, 403) or status >= 500:
+                problems.append(f"{what}: {status}, expected to get through")
+        checked += 1
+    assert checked >= 8, f"only {checked} write endpoints found"
+    assert not problems, "\n".join(problems)
+
+
+def test_policy_lists_no_endpoint_that_is_gone(app: Flask) -> None:
+    # Names of endpoints still being written by other features are allowed to be missing;
+    # this only prints what is not (yet) there, so a renamed endpoint is noticed.
+    present = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = sorted(set(POLICY) - present)
+    print("policy entries without an endpoint:", missing)
+
+
+@pytest.mark.parametrize("path", ["/", "/oai?verb=Identify", "/api/libraries", "/opensearch.xml"])
+def test_public_pages_need_no_login(app: Flask, seeded: Seeded, path: str) -> None:
+    assert app.test_client().get(path).status_code == 200
+
+
+def test_public_record_page_and_api_need_no_login(app: Flask, seeded: Seeded) -> None:
+    client = app.test_client()
+    assert client.get(f"/record/{seeded.record_id}").status_code == 200
+    assert client.get(f"/api/records/{seeded.record_id}").status_code == 200
+
+
+def test_admin_pages_refuse_anonymous_and_cataloguers(app: Flask, seeded: Seeded) -> None:
+    assert app.test_client().get("/admin/").status_code == 401
+    client, _ = log_in_client(app, seeded.user_ids["own"])
+    assert client.get("/admin/").status_code == 403
+    client, _ = log_in_client(app, seeded.user_ids["admin"])
+    assert client.get("/admin/").status_code in (200, 302)
+    assert client.get("/admin/sources").status_code == 200
+    bearer = {"Authorization": f"Bearer {seeded.tokens['own']}"}
+    assert app.test_client().get("/api/sources", headers=bearer).status_code == 403
+
+
+def test_unknown_bearer_token_is_401_on_a_write(app: Flask, seeded: Seeded) -> None:
+    response = app.test_client().post(
+        "/api/sources", json={"code": OTHER}, headers={"Authorization": "Bearer lxt_forged"}
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.is_json
