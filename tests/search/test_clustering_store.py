@@ -1,0 +1,189 @@
+"""Clusters follow every store write: import, re-import, edit, deletion, a cataloguer's split."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pymarc
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from libext.models import Library, Record
+from libext.models.search import SearchCluster, SearchMember
+from libext.search.indexer import SearchIndexer
+from libext.search.service import run_search
+from tests.search.test_clusterkey import book
+
+
+def setup_libraries(session: Session) -> dict[str, Library]:
+    libs = {
+        code: Library(code=code, name=name)
+        for code, name in (
+            ("HNM", "Thư viện tỉnh"),
+            ("PLY", "Thư viện Phủ Lý"),
+            ("KBG", "Thư viện Kim Bảng"),
+        )
+    }
+    session.add_all(libs.values())
+    session.commit()
+    return libs
+
+
+def save(app: Flask, code: str, control: str, record: pymarc.Record, call: str = "") -> int:
+    state = app.extensions["libext"]
+    session = state.db.session
+    record.add_ordered_field(pymarc.Field(tag="001", data=control))
+    if call:
+        record.add_ordered_field(
+            pymarc.Field(
+                "852",
+                pymarc.Indicators("1", " "),
+                [pymarc.Subfield("a", code), pymarc.Subfield("h", call)],
+            )
+        )
+    store = state.store()
+    lib = session.scalar(select(Library).where(Library.code == code))
+    result = store.save(lib, record)
+    store.flush()
+    session.commit()
+    return result.record.id
+
+
+def cluster_of(session: Session, record_id: int) -> int:
+    return session.get(SearchMember, record_id).cluster_id
+
+
+def test_duplicates_from_three_libraries_form_one_result(app: Flask) -> None:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        a = save(app, "HNM", "h1", book("Truyện Kiều", isbn="978-604-69-1234-7"), "895.9221 NG-D")
+        b = save(
+            app,
+            "PLY",
+            "p1",
+            book("Truyen Kieu", author="Nguyen Du", isbn="9786046912347"),
+            "895.92 NG",
+        )
+        c = save(app, "KBG", "k1", book("Truyện Kiều", isbn="604-69-1234-4"))
+        other = save(app, "KBG", "k2", book("Truyện Kiều", year="2019"))
+        assert cluster_of(session, a) == cluster_of(session, b) == cluster_of(session, c)
+        assert cluster_of(session, other) != cluster_of(session, a)
+        found = run_search(session, "truyen kieu nguyen du")
+        assert found.total == 2
+        first = next(r for r in found.results if r.year == 2015)
+        assert {h.code for h in first.holders} == {"HNM", "PLY", "KBG"}
+        assert {h.call_number for h in first.holders} >= {"895.9221 NG-D", "895.92 NG"}
+        cluster = session.get(SearchCluster, cluster_of(session, a))
+        assert cluster.key == "isbn:9786046912347"
+        assert cluster.library_count == 3
+
+
+def test_edit_moves_a_record_between_clusters_and_deletion_unlinks(app: Flask) -> None:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        a = save(app, "HNM", "h1", book("Số đỏ", author="Vũ Trọng Phụng", year="2010"))
+        b = save(app, "PLY", "p1", book("Số đỏ", author="Vũ Trọng Phụng", year="2010"))
+        assert cluster_of(session, a) == cluster_of(session, b)
+        # PLY corrects its year: the record leaves the cluster.
+        save(app, "PLY", "p1", book("Số đỏ", author="Vũ Trọng Phụng", year="2012"))
+        assert cluster_of(session, a) != cluster_of(session, b)
+        assert run_search(session, "so do").total == 2
+        # HNM withdraws its record: its edition disappears from the index.
+        state = app.extensions["libext"]
+        store = state.store()
+        store.delete(session.get(Record, a))
+        store.flush()
+        session.commit()
+        assert session.get(SearchMember, a) is None
+        found = run_search(session, "so do")
+        assert found.total == 1 and found.results[0].year == 2012
+        assert session.scalar(select(func.count()).select_from(SearchCluster)) == 1
+
+
+def test_rebuild_gives_the_same_clusters(app: Flask) -> None:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        for n, code in enumerate(("HNM", "PLY", "KBG")):
+            save(
+                app,
+                code,
+                f"x{n}",
+                book("Dế Mèn phiêu lưu ký", author="Tô Hoài", isbn="9786042000000"),
+            )
+        save(app, "HNM", "y", book("Vợ nhặt", author="Kim Lân"))
+        before = run_search(session, "de men").total
+        assert SearchIndexer(session).rebuild() == 2
+        session.commit()
+        assert run_search(session, "de men").total == before == 1
+
+
+def test_cataloguer_splits_a_wrong_cluster(
+    app: Flask, principal_headers: Callable[..., dict[str, str]]
+) -> None:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        a = save(app, "HNM", "h1", book("Thơ", author="Xuân Diệu"))
+        b = save(app, "PLY", "p1", book("Thơ", author="Xuân Diệu"))
+        assert cluster_of(session, a) == cluster_of(session, b)
+    client = app.test_client()
+    assert client.post(f"/record/{b}/split").status_code == 401
+    other = principal_headers("hnm", roles=["cataloguer"], libraries=["HNM"])
+    page = client.get(f"/record/{b}", headers=other)
+    assert "Tách biểu ghi" not in page.data.decode()  # not this cataloguer's record
+    assert client.post(f"/record/{b}/split", headers=other).status_code in (400, 403)
+    mine = principal_headers("ply", roles=["cataloguer"], libraries=["PLY"])
+    page = client.get(f"/record/{b}", headers=mine).data.decode()
+    assert "Tách biểu ghi" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    data = {"csrf_token": token.group(1)} if token else {}
+    response = client.post(f"/record/{b}/split", headers=mine, data=data)
+    assert response.status_code == 303
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        assert cluster_of(session, a) != cluster_of(session, b)
+        # Saving the record again keeps it apart, and so does saving its former partner.
+        save(app, "PLY", "p1", book("Thơ", author="Xuân Diệu"))
+        save(app, "HNM", "h1", book("Thơ", author="Xuân Diệu"))
+        assert cluster_of(session, a) != cluster_of(session, b)
+        assert run_search(session, "tho xuan dieu").total == 2
+
+
+def test_api_search_and_record(app: Flask) -> None:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        a = save(app, "HNM", "h1", book("Truyện Kiều", isbn="9786046912347"), "895.9221")
+        save(app, "PLY", "p1", book("Truyện Kiều", isbn="9786046912347"), "895.92")
+        withdrawn = save(app, "KBG", "k1", book("Nhật ký trong tù", author="Hồ Chí Minh"))
+        store = app.extensions["libext"].store()
+        store.delete(session.get(Record, withdrawn))
+        store.flush()
+        session.commit()
+    client = app.test_client()
+    body = client.get("/api/search?q=truyen+kieu").get_json()
+    assert body["total"] == 1 and body["page"] == 1 and body["size"] == 20
+    (result,) = body["results"]
+    assert set(result) >= {"id", "title", "authors", "year", "isbns", "libraries"}
+    assert result["isbns"] == ["9786046912347"]
+    assert {lib["code"] for lib in result["libraries"]} == {"HNM", "PLY"}
+    assert {lib["call_number"] for lib in result["libraries"]} == {"895.9221", "895.92"}
+    assert set(body["facets"]) >= {"library", "type", "language", "decade"}
+    filtered = client.get("/api/search?q=kieu&library=PLY&lang=vie&decade=2010&type=am").get_json()
+    assert filtered["total"] == 1
+    assert client.get("/api/search?q=kieu&library=NONE").get_json()["total"] == 0
+    for bad in ("page=0", "page=x", "size=1000", "sort=random"):
+        response = client.get(f"/api/search?q=kieu&{bad}")
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == 400
+    odd = client.get('/api/search?q="kieu').get_json()
+    assert odd["notices"][0]["code"] == "unbalanced_quote"
+    record = client.get(f"/api/records/{a}").get_json()
+    assert record["title"] == "Truyện Kiều" and record["cluster"]["key"] == "isbn:9786046912347"
+    assert record["marc"]["fields"]
+    assert client.get("/api/records/999999").status_code == 404
+    assert client.get(f"/api/records/{withdrawn}").status_code == 410
