@@ -9,6 +9,7 @@ description the province has.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -76,10 +77,14 @@ class _Diagnostic:
     message: str = ""
 
 
+# Characters XML 1.0 cannot carry; a client's arguments are echoed back and may hold them.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _el(parent: etree._Element, tag: str, text: object = None, ns: str = SRU_NS) -> etree._Element:
     child = etree.SubElement(parent, f"{{{ns}}}{tag}")
     if text is not None:
-        child.text = str(text)
+        child.text = _XML_ILLEGAL.sub("\ufffd", str(text))
     return child
 
 
