@@ -1,29 +1,88 @@
-"""Loading MARC files into the store through the record path.
+"""Importing MARC files into a library's catalogue: streaming, matching, overlay, revert.
 
-This is the plain loader the demo network uses: ISO 2709 read record by record, each record
-stored through :class:`libext.store.RecordStore`, committed in batches, broken records
-reported with their position and reason while the others go in.
+:func:`run_import` reads a file with :class:`marc.reader.MarcReader` (any format, any
+encoding, one record at a time), matches each record against the library's records
+(:mod:`libext.matching`), and writes through :class:`libext.store.RecordStore` in batched
+transactions. Each transaction holds a chunk of records *and* their
+:class:`~libext.models.ImportOutcome` rows *and* the batch's progress, so a crash or
+``kill -9`` loses at most the chunk in flight and never leaves a record without its outcome.
+Running the same file again resumes the interrupted batch after its last committed record;
+running it after it finished changes nothing (every record matches itself, unchanged).
+
+Invariant of every report: ``read == created + updated + skipped + rejected`` (a deletion
+counts as an update and is also counted in ``deleted``).
+
+:func:`import_file` is the plain entry point the demo loader uses.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterator
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pymarc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from libext.models import Library
+from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
+from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
 from libext.store import RecordStore
+from marc.errors import MarcError
+from marc.extract import HoldingData, holdings_from_record
+from marc.reader import MarcReader, ReadResult, decode_iso2709
+from marc.writer import record_to_iso2709
+
+ON_MATCH = ("replace", "merge", "skip", "always-new")
+#: Errors kept in a report in memory (all are in the database and the rejects download).
+MAX_REPORTED_ERRORS = 10_000
+EXAMPLES = 5
+
+Progress = Callable[[int, int], None]
+
+
+class ImportOptionError(ValueError):
+    """Raised for unusable import options (unknown action, match rule, format, encoding)."""
+
+
+@dataclass
+class ImportOptions:
+    """How to import: format and encoding (``auto`` detects), match rules, what to do on a
+    match, dry run, transaction size, who asked."""
+
+    format: str = "auto"
+    encoding: str = "auto"
+    match: tuple[str, ...] = DEFAULT_RULES
+    on_match: str = "replace"
+    dry_run: bool = False
+    batch_size: int = 500
+    user: str = ""
+    #: Keep a matched record that is deleted deleted (count it skipped) instead of reviving it.
+    skip_deleted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.on_match not in ON_MATCH:
+            raise ImportOptionError(
+                f"unknown on-match action {self.on_match!r}; use one of {', '.join(ON_MATCH)}"
+            )
+        try:
+            self.match = parse_rules(self.match)
+        except ValueError as exc:
+            raise ImportOptionError(str(exc)) from exc
+        self.batch_size = max(1, int(self.batch_size))
 
 
 @dataclass
 class ImportError_:
-    """One record that could not be stored."""
+    """One rejected (or otherwise reported) record: where it is and why."""
 
     ordinal: int
-    offset: int
+    offset: int | None
     control_number: str | None
     reason: str
 
@@ -38,47 +97,448 @@ class ImportError_:
 
 
 @dataclass
-class ImportSummary:
-    """Counts of one file's load. Invariant: read = created + updated + skipped + rejected."""
+class ImportReport:
+    """The report of one batch. Invariant: read = created + updated + skipped + rejected."""
 
+    batch: int | None = None
+    library: str = ""
+    filename: str = ""
+    format: str = ""
+    dry_run: bool = False
+    status: str = "done"
     read: int = 0
     created: int = 0
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    deleted: int = 0
     errors: list[ImportError_] = field(default_factory=list)
+    errors_truncated: bool = False
+    warnings: int = 0
+    suggested_encoding: str | None = None
+    message: str = ""
+    examples: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+    def note(self, action: str, example: dict[str, object]) -> None:
+        """Count one outcome and keep it as an example when there are few so far."""
+        counter = "updated" if action == "deleted" else action
+        setattr(self, counter, getattr(self, counter) + 1)
+        if action == "deleted":
+            self.deleted += 1
+        bucket = self.examples.setdefault(action, [])
+        if len(bucket) < EXAMPLES:
+            bucket.append(example)
+
+    def add_error(self, error: ImportError_) -> None:
+        """Keep an error for the report (up to :data:`MAX_REPORTED_ERRORS`)."""
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+        else:
+            self.errors_truncated = True
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
+        """The report as the CLI's ``--json`` and the API print it."""
         return {
+            "batch": self.batch,
+            "library": self.library,
+            "file": self.filename,
+            "format": self.format,
+            "dry_run": self.dry_run,
+            "status": self.status,
             "read": self.read,
             "created": self.created,
             "updated": self.updated,
             "skipped": self.skipped,
             "rejected": self.rejected,
+            "deleted": self.deleted,
+            "warnings": self.warnings,
+            "suggested_encoding": self.suggested_encoding,
+            "message": self.message,
             "errors": [e.to_dict() for e in self.errors],
+            "errors_truncated": self.errors_truncated,
+            "examples": self.examples,
         }
 
 
-def _iso2709_chunks(data: bytes) -> Iterator[tuple[int, bytes]]:
-    # Split on the record terminator ourselves: one record with a wrong length then costs
-    # only that record, not the rest of the file.
-    offset = 0
-    for chunk in data.split(b"\x1d"):
-        if chunk.strip(b"\r\n\x00 "):
-            yield offset, chunk + b"\x1d"
-        offset += len(chunk) + 1
+# Kept under the name the first loader used.
+ImportSummary = ImportReport
 
 
-def _lossless(raw: bytes) -> bytes | None:
-    """``raw`` itself when it is already what the store keeps (NFC UTF-8, leader/09 'a')."""
-    if raw[9:10] != b"a":
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return raw if unicodedata.is_normalized("NFC", text) else None
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file (identifies "the same file" for resuming an interrupted batch)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Counting(io.RawIOBase):
+    """Counts the bytes read from a file, for the progress bar."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.count = 0
+        self.name = getattr(raw, "name", "<stream>")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _is_local(tag: str) -> bool:
+    # MARC 21 leaves 09X, 59X, 69X, 9XX (any tag with a 9 in the first or second place)
+    # to local use; merge keeps the library's own.
+    return tag.isdigit() and (tag[0] == "9" or tag[1] == "9")
+
+
+def _holding_rows(record: Record) -> list[list[str]]:
+    return [[h.call_number, h.barcode, h.location, h.status] for h in record.holdings]
+
+
+def _title(record: pymarc.Record | None) -> str:
+    if record is None:
+        return ""
+    fld = record.get("245")
+    if fld is None:
+        return ""
+    return " ".join(s.value for s in fld.subfields if s.code in "abnp" and s.value)[:500]
+
+
+class Importer:
+    """One import run of one file for one library (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: RecordStore,
+        library: Library,
+        options: ImportOptions,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.session: Session = store.session
+        self.library = library
+        self.options = options
+        self.progress = progress
+        self.matcher = Matcher(store, library, options.match)
+        self.report = ImportReport(library=library.code, dry_run=options.dry_run)
+        self.batch: ImportBatch | None = None
+        self._planned: set[str] = set()  # dry run: local ids "created" earlier in the file
+
+    # -- running -------------------------------------------------------------------------------
+    def run(self, path: str | os.PathLike[str], filename: str | None = None) -> ImportReport:
+        """Import the file at ``path``; returns the report (also stored on the batch)."""
+        path = Path(path)
+        report = self.report
+        report.filename = filename or path.name
+        size = path.stat().st_size if path.exists() else 0
+        counting = _Counting(open(path, "rb")) if path.exists() else None  # noqa: SIM115
+        reader = MarcReader(
+            io.BufferedReader(counting) if counting else path,
+            format=self.options.format,
+            encoding=self.options.encoding,
+        )
+        report.format = reader.format
+        start_after = 0
+        if not self.options.dry_run:
+            start_after = self._open_batch(path, report.filename, reader.format)
+        chunk: list[ReadResult] = []
+        try:
+            for result in reader:
+                if result.ordinal <= start_after:
+                    continue
+                chunk.append(result)
+                if len(chunk) >= self.options.batch_size:
+                    self._process(chunk)
+                    chunk = []
+                    if self.progress and counting:
+                        self.progress(counting.count, size)
+            if chunk:
+                self._process(chunk)
+        except MarcError as exc:  # the file became unreadable part-way (or from the start)
+            report.status = "failed"
+            report.message = str(exc)
+            if self.batch is not None:
+                self.batch.status = "failed"
+                self.batch.message = str(exc)
+                self.session.commit()
+            raise
+        if self.progress and counting:
+            self.progress(size, size)
+        if reader.suggestions:
+            name, _count = reader.suggestions.most_common(1)[0]
+            report.suggested_encoding = name
+            report.message = (
+                f"{reader.suggestions[name]} record(s) look like {name}: "
+                f"import again with --encoding {name}"
+            )
+        if self.batch is not None:
+            self.batch.status = "done"
+            self.batch.finished = utcnow()
+            self.batch.message = report.message
+            self.session.commit()
+            report.batch = self.batch.id
+        report.status = "dry-run" if self.options.dry_run else "done"
+        return report
+
+    def _open_batch(self, path: Path, filename: str, fmt: str) -> int:
+        """Create the batch, or resume one this file left running; returns the last ordinal
+        already committed."""
+        digest = file_digest(path)
+        opts = self.options
+        resumable = self.session.scalar(
+            select(ImportBatch)
+            .where(
+                ImportBatch.library_id == self.library.id,
+                ImportBatch.file_sha256 == digest,
+                ImportBatch.status == "running",
+                ImportBatch.encoding == opts.encoding,
+                ImportBatch.match_rules == ",".join(opts.match),
+                ImportBatch.on_match == opts.on_match,
+            )
+            .order_by(ImportBatch.id.desc())
+        )
+        if resumable is not None:
+            self.batch = resumable
+            report = self.report
+            report.read = resumable.read
+            report.created = resumable.created_count
+            report.updated = resumable.updated
+            report.skipped = resumable.skipped
+            report.rejected = resumable.rejected
+            report.deleted = resumable.deleted
+            for row in self.session.scalars(
+                select(ImportOutcome)
+                .where(ImportOutcome.batch_id == resumable.id, ImportOutcome.action == "rejected")
+                .order_by(ImportOutcome.ordinal)
+                .limit(MAX_REPORTED_ERRORS)
+            ):
+                report.errors.append(
+                    ImportError_(row.ordinal, row.offset, row.control_number, row.reason)
+                )
+            return resumable.last_ordinal
+        self.batch = ImportBatch(
+            library_id=self.library.id,
+            filename=filename[:512],
+            file_sha256=digest,
+            format=fmt,
+            encoding=opts.encoding,
+            match_rules=",".join(opts.match),
+            on_match=opts.on_match,
+            status="running",
+            user=opts.user[:255],
+        )
+        self.session.add(self.batch)
+        self.session.commit()
+        return 0
+
+    # -- one transaction -------------------------------------------------------------------
+    def _process(self, chunk: list[ReadResult]) -> None:
+        keys = {r.ordinal: keys_of(r.record) for r in chunk if r.ok and r.record is not None}
+        self.matcher.prepare(keys.values())
+        outcomes: list[tuple[ImportOutcome, Record | None]] = []
+        for result in chunk:
+            outcome, target = self._one(result, keys.get(result.ordinal))
+            outcomes.append((outcome, target))
+            self.report.warnings += len(result.warnings)
+        if self.options.dry_run:
+            self.session.rollback()
+            return
+        self.store.flush()
+        assert self.batch is not None
+        for outcome, target in outcomes:
+            if target is not None:
+                outcome.record_id = target.id
+            outcome.batch_id = self.batch.id
+        self.session.add_all([o for o, _ in outcomes])
+        batch, report = self.batch, self.report
+        batch.last_ordinal = chunk[-1].ordinal
+        batch.read = report.read
+        batch.created_count = report.created
+        batch.updated = report.updated
+        batch.skipped = report.skipped
+        batch.rejected = report.rejected
+        batch.deleted = report.deleted
+        self.session.commit()
+
+    def _one(self, result: ReadResult, keys: Keys | None) -> tuple[ImportOutcome, Record | None]:
+        report = self.report
+        report.read += 1
+        outcome = ImportOutcome(
+            ordinal=result.ordinal,
+            offset=result.offset if result.offset is not None else result.line,
+            control_number=(result.control_number or "")[:64] or None,
+            title=_title(result.record),
+            reason="",
+            matched_by="",
+        )
+        example: dict[str, object] = {
+            "ordinal": result.ordinal,
+            "control_number": outcome.control_number,
+            "title": outcome.title,
+        }
+        if not result.ok or result.record is None or keys is None:
+            reason = result.reason or "record could not be read"
+            outcome.action, outcome.reason, outcome.raw = "rejected", reason, result.raw
+            report.add_error(
+                ImportError_(result.ordinal, result.offset, result.control_number, reason)
+            )
+            report.note("rejected", {**example, "reason": reason})
+            return outcome, None
+        match = self.matcher.match(keys)
+        if match is not None:
+            outcome.matched_by = match.rule
+            example["matched_by"] = match.rule
+        if result.deleted:
+            return self._deletion(outcome, example, match)
+        opts = self.options
+        if match is None or opts.on_match == "always-new":
+            return self._create(result, keys, outcome, example)
+        existing = match.record
+        if opts.on_match == "skip" or (opts.skip_deleted and existing.deleted):
+            why = "record is deleted here" if existing.deleted else "on-match is skip"
+            outcome.action = "skipped"
+            outcome.reason = f"matched by {match.rule}; {why}"
+            outcome.record_id = existing.id
+            report.note("skipped", {**example, "reason": outcome.reason})
+            return outcome, None
+        outcome.previous_marc = existing.marc
+        outcome.previous_deleted = existing.deleted
+        outcome.previous_holdings = json.dumps(_holding_rows(existing), ensure_ascii=False)
+        if opts.on_match == "merge":
+            record, marc, holdings = self._merged(result.record, existing)
+        else:
+            record, marc, holdings = result.record, result.marc, None
+        if match.note:
+            outcome.reason = match.note
+        if opts.dry_run:
+            rows = holdings_from_record(record) if holdings is None else holdings
+            same = (
+                existing.marc == marc
+                and not existing.deleted
+                and _holding_rows(existing)
+                == [[h.call_number, h.barcode, h.location, h.status or "available"] for h in rows]
+            )
+            action = "skipped" if same else "updated"
+            if same:
+                outcome.reason = "unchanged"
+            report.note(action, {**example, "reason": outcome.reason})
+            outcome.action = action
+            return outcome, None
+        saved = self.store.save(
+            self.library, record, marc_bytes=marc, existing=existing, holdings=holdings
+        )
+        if saved.action == "unchanged":
+            outcome.action, outcome.reason = "skipped", "unchanged"
+            outcome.previous_marc = outcome.previous_holdings = None
+            report.note("skipped", {**example, "reason": "unchanged"})
+            return outcome, saved.record
+        outcome.action = "updated"
+        report.note("updated", example)
+        return outcome, saved.record
+
+    def _create(
+        self, result: ReadResult, keys: Keys, outcome: ImportOutcome, example: dict[str, object]
+    ) -> tuple[ImportOutcome, Record | None]:
+        assert result.record is not None and result.marc is not None
+        local_id = keys.control_number[:255] or None
+        taken = False
+        if local_id is not None:
+            taken = local_id in self._planned or self.store.find(self.library, local_id) is not None
+        if taken or (local_id is None and self.options.on_match == "always-new"):
+            # The 001 is used by a record this import must not overlay (another rule set,
+            # another 003, or always-new): keep both, the new one under a derived id.
+            base = local_id or "record"
+            local_id = f"{base}~{self.batch.id if self.batch else 0}.{result.ordinal}"
+        if self.options.dry_run:
+            if local_id is not None:
+                self._planned.add(local_id)
+            outcome.action = "created"
+            self.report.note("created", example)
+            return outcome, None
+        saved = self.store.save(
+            self.library, result.record, marc_bytes=result.marc, local_id=local_id
+        )
+        self.matcher.remember(keys, saved.record)
+        outcome.action = "created" if saved.action == "created" else "updated"
+        self.report.note(outcome.action, example)
+        return outcome, saved.record
+
+    def _deletion(
+        self, outcome: ImportOutcome, example: dict[str, object], match: Any
+    ) -> tuple[ImportOutcome, Record | None]:
+        report = self.report
+        if match is None or match.record.deleted:
+            outcome.action = "skipped"
+            outcome.reason = (
+                "deletion of a record that is already deleted"
+                if match is not None
+                else "deletion of a record not in this library's catalogue"
+            )
+            report.note("skipped", {**example, "reason": outcome.reason})
+            return outcome, None
+        existing = match.record
+        outcome.action = "deleted"
+        outcome.previous_marc = existing.marc
+        outcome.previous_deleted = False
+        outcome.previous_holdings = json.dumps(_holding_rows(existing), ensure_ascii=False)
+        report.note("deleted", example)
+        if not self.options.dry_run:
+            self.store.delete(existing)
+        return outcome, existing
+
+    def _merged(
+        self, incoming: pymarc.Record, existing: Record
+    ) -> tuple[pymarc.Record, bytes, list[HoldingData]]:
+        """Incoming bibliographic fields + the library's own local fields and holdings."""
+        current = decode_iso2709(existing.marc, forced="utf-8").record
+        merged = pymarc.Record(force_utf8=True)
+        merged.leader = incoming.leader
+        kept = [f for f in incoming.fields if not _is_local(f.tag) and f.tag != "852"]
+        local = (
+            []
+            if current is None
+            else [f for f in current.fields if _is_local(f.tag) or f.tag == "852"]
+        )
+        seen = {str(f) for f in local}
+        extra = [
+            f
+            for f in incoming.fields
+            if (_is_local(f.tag) or f.tag == "852") and str(f) not in seen
+        ]
+        merged.fields = kept + local + extra  # type: ignore[assignment]
+        holdings = [
+            HoldingData(h.call_number, h.barcode, h.location, h.status) for h in existing.holdings
+        ]
+        have = {(h.call_number, h.barcode, h.location) for h in holdings}
+        for h in holdings_from_record(incoming):
+            if (h.call_number, h.barcode, h.location) not in have:
+                holdings.append(h)
+        return merged, record_to_iso2709(merged), holdings
+
+
+def run_import(
+    store: RecordStore,
+    library: Library,
+    path: str | os.PathLike[str],
+    options: ImportOptions | None = None,
+    *,
+    filename: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one file for ``library``; see :class:`Importer`. Raises
+    :class:`marc.errors.UnusableInput` when the file cannot be read at all."""
+    return Importer(store, library, options or ImportOptions(), progress).run(path, filename)
 
 
 def import_file(
@@ -88,47 +548,128 @@ def import_file(
     *,
     skip_deleted: bool = False,
     batch_size: int = 500,
-) -> ImportSummary:
-    """Store every record of an ISO 2709 file for ``library``, committing every batch.
+    **options: Any,
+) -> ImportReport:
+    """Store every record of a MARC file for ``library`` (the demo loader's entry point).
 
     With ``skip_deleted`` a record whose stored match was deleted stays deleted (counted as
-    skipped) instead of coming back.
+    skipped) instead of coming back. Other keyword arguments are :class:`ImportOptions`.
     """
-    summary = ImportSummary()
-    pending = 0
-    for ordinal, (offset, raw) in enumerate(_iso2709_chunks(Path(path).read_bytes()), start=1):
-        summary.read += 1
-        try:
-            record = pymarc.Record(data=raw, to_unicode=True, force_utf8=True)
-        except Exception as exc:  # pymarc raises many types for many kinds of damage
-            summary.rejected += 1
-            summary.errors.append(ImportError_(ordinal, offset, None, f"unreadable: {exc}"))
+    opts = ImportOptions(skip_deleted=skip_deleted, batch_size=batch_size, **options)
+    return run_import(store, library, path, opts)
+
+
+# -- revert ----------------------------------------------------------------------------------
+class RevertError(ValueError):
+    """Raised when a batch cannot be reverted (not finished, already reverted, dry run)."""
+
+
+@dataclass
+class RevertReport:
+    """What a revert did."""
+
+    batch: int
+    removed: int = 0
+    restored: int = 0
+    untouched: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "batch": self.batch,
+            "status": "reverted",
+            "removed": self.removed,
+            "restored": self.restored,
+            "untouched": self.untouched,
+        }
+
+
+def revert_batch(store: RecordStore, batch: ImportBatch, chunk_size: int = 500) -> RevertReport:
+    """Undo a batch: records it created are withdrawn (kept as OAI deletions, gone from
+    search), records it overlaid or deleted get back their previous MARC, holdings and
+    status. Committed in one transaction."""
+    if batch.status == "reverted":
+        raise RevertError(f"batch {batch.id} was already reverted")
+    if batch.status not in ("done", "running", "failed"):
+        raise RevertError(
+            f"batch {batch.id} is {batch.status}; only imports that ran can be reverted"
+        )
+    session = store.session
+    report = RevertReport(batch=batch.id)
+    library = batch.library
+    outcomes = session.scalars(
+        select(ImportOutcome)
+        .where(
+            ImportOutcome.batch_id == batch.id,
+            ImportOutcome.action.in_(("created", "updated", "deleted")),
+        )
+        .order_by(ImportOutcome.ordinal.desc())
+    ).all()
+    for index, outcome in enumerate(outcomes, start=1):
+        record = session.get(Record, outcome.record_id) if outcome.record_id else None
+        if record is None:
+            report.untouched += 1
             continue
-        if record.get("245") is None:
-            summary.rejected += 1
-            control = record.get("001")
-            summary.errors.append(
-                ImportError_(ordinal, offset, control.data if control else None, "no 245 title")
-            )
-            continue
-        if skip_deleted:
-            control = record.get("001")
-            existing = store.find(library, control.data.strip()) if control else None
-            if existing is not None and existing.deleted:
-                summary.skipped += 1
+        if outcome.action == "created":
+            if store.delete(record):
+                report.removed += 1
+            else:
+                report.untouched += 1
+        elif outcome.previous_marc is not None:
+            previous = decode_iso2709(outcome.previous_marc, forced="utf-8").record
+            if previous is None:
+                report.untouched += 1
                 continue
-        result = store.save(library, record, marc_bytes=_lossless(raw))
-        if result.action == "created":
-            summary.created += 1
-        elif result.action == "updated":
-            summary.updated += 1
-        else:
-            summary.skipped += 1
-        pending += 1
-        if pending >= batch_size:
+            rows = json.loads(outcome.previous_holdings or "[]")
+            holdings = [HoldingData(c, b, loc, s) for c, b, loc, s in rows]
+            store.save(
+                library,
+                previous,
+                marc_bytes=outcome.previous_marc,
+                existing=record,
+                holdings=holdings,
+            )
+            if outcome.previous_deleted:
+                store.delete(record)
+            report.restored += 1
+        if index % chunk_size == 0:
             store.flush()
-            store.session.commit()
-            pending = 0
     store.flush()
-    store.session.commit()
-    return summary
+    batch.status = "reverted"
+    batch.reverted = utcnow()
+    session.commit()
+    return report
+
+
+def rejects(session: Session, batch: ImportBatch) -> Iterator[bytes]:
+    """The rejected records' raw bytes as one file in the batch's input format."""
+    rows = session.execute(
+        select(ImportOutcome.raw)
+        .where(ImportOutcome.batch_id == batch.id, ImportOutcome.action == "rejected")
+        .order_by(ImportOutcome.ordinal)
+        .execution_options(yield_per=500)
+    )
+    fmt = batch.format
+    if fmt == "marcxml":
+        yield b'<?xml version="1.0" encoding="UTF-8"?>\n<collection xmlns="http://www.loc.gov/MARC21/slim">\n'
+    elif fmt == "json":
+        yield b"["
+    first = True
+    for (raw,) in rows:
+        if raw is None:
+            continue
+        if fmt == "json" and not first:
+            yield b",\n"
+        elif fmt == "mrk" and not first:
+            yield b"\n"
+        first = False
+        yield raw
+        if fmt == "marcxml":
+            yield b"\n"
+    if fmt == "marcxml":
+        yield b"</collection>\n"
+    elif fmt == "json":
+        yield b"]\n"
+
+
+REJECT_SUFFIX = {"iso2709": ".mrc", "marcxml": ".xml", "json": ".json", "mrk": ".mrk"}

@@ -1,0 +1,191 @@
+"""Exporting records in ISO 2709, MARCXML, MARC-in-JSON or .mrk, through the host seam.
+
+Records are read page by page from a :class:`oai.source.RecordSource` (libext's store, or a
+host ILS's own tables) in ``(datestamp, key)`` order and streamed to the output, so an export
+of any size runs in bounded memory. Holdings the source lists are written as 852 fields
+unless the record already carries its holdings (852 or Koha 952), in which case the stored
+bytes are written as they are: a record imported as valid NFC UTF-8 ISO 2709 leaves
+byte-identical. Deleted records are left out unless asked for; included, they carry
+leader/05 ``d``. A record that cannot be written in the format (over 99,999 bytes for ISO
+2709...) is skipped and listed in the report, never written broken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO
+
+import pymarc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marc.writer import WRITE_FORMATS, MarcWriter
+from oai.source import HoldingInfo, ListQuery, RecordSource, SourceRecord
+
+PAGE = 500
+#: Most records a search-result export takes (a search is for finding, not for dumps).
+MAX_QUERY_RECORDS = 100_000
+CONTENT_TYPES = {
+    "iso2709": "application/marc",
+    "marcxml": "application/marcxml+xml",
+    "json": "application/json",
+    "mrk": "text/plain; charset=utf-8",
+}
+SUFFIXES = {"iso2709": ".mrc", "marcxml": ".xml", "json": ".json", "mrk": ".mrk"}
+
+
+@dataclass
+class ExportReport:
+    """How many records were written, and which were refused and why."""
+
+    format: str
+    written: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    stripped_characters: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "format": self.format,
+            "written": self.written,
+            "refused": [{"record": name, "reason": reason} for name, reason in self.refused],
+            "stripped_characters": self.stripped_characters,
+        }
+
+
+def holdings_852(holdings: Sequence[HoldingInfo]) -> list[pymarc.Field]:
+    """852 fields for a source's holdings: $a library, $b location, $h call number,
+    $p barcode, $z status when the copy is not simply available."""
+    fields = []
+    for h in holdings:
+        subfields = [pymarc.Subfield("a", h.library_code)]
+        if h.location:
+            subfields.append(pymarc.Subfield("b", h.location))
+        if h.call_number:
+            subfields.append(pymarc.Subfield("h", h.call_number))
+        if h.barcode:
+            subfields.append(pymarc.Subfield("p", h.barcode))
+        if h.status and h.status != "available":
+            subfields.append(pymarc.Subfield("z", h.status))
+        fields.append(pymarc.Field("852", pymarc.Indicators(" ", " "), subfields))
+    return fields
+
+
+def _prepared(item: SourceRecord) -> tuple[pymarc.Record | None, bytes | None]:
+    """The record to write and, when they can be written unchanged, its stored bytes."""
+    record = item.record
+    if record is None:
+        return None, None
+    has_holdings = any(f.tag in ("852", "952") for f in record.fields)
+    leader = str(record.leader)
+    change_leader = item.deleted and leader[5:6] != "d"
+    if (has_holdings or not item.holdings) and not change_leader:
+        return record, item.marc_bytes
+    copy = pymarc.Record(force_utf8=True)
+    copy.leader = pymarc.Leader(leader[:5] + "d" + leader[6:] if change_leader else leader)
+    copy.fields = list(record.fields)  # type: ignore[assignment]
+    if not has_holdings:
+        copy.fields.extend(holdings_852(item.holdings))
+    return copy, None
+
+
+def iter_source(
+    source: RecordSource,
+    *,
+    library: str | None = None,
+    since: datetime | None = None,
+    keys: Sequence[int | str] | None = None,
+    include_deleted: bool = False,
+    page: int = PAGE,
+) -> Iterator[SourceRecord]:
+    """Every record of ``source`` matching the filters, page by page (keyset paging)."""
+    query = ListQuery(since=since, include_deleted=include_deleted, library_code=library, keys=keys)
+    while True:
+        batch = source.list(query, page)
+        for item in batch:
+            if item.deleted and not include_deleted:
+                continue
+            if library is not None and item.library_code not in (None, library):
+                continue
+            yield item
+        if len(batch) < page:
+            return
+        last = batch[-1]
+        query = ListQuery(
+            since=since,
+            include_deleted=include_deleted,
+            library_code=library,
+            keys=keys,
+            after=(last.datestamp, last.key),
+        )
+
+
+def export(
+    source: RecordSource,
+    out: BinaryIO,
+    fmt: str,
+    *,
+    library: str | None = None,
+    since: datetime | None = None,
+    keys: Sequence[int | str] | None = None,
+    include_deleted: bool = False,
+) -> ExportReport:
+    """Write the selected records of ``source`` to ``out`` in ``fmt``."""
+    writer = MarcWriter(out, fmt)
+    # Long key lists go in slices: databases cap the parameters of one statement.
+    key_slices: list[Sequence[int | str] | None] = (
+        [keys[i : i + PAGE] for i in range(0, len(keys), PAGE)] if keys is not None else [None]
+    )
+    items = (
+        item
+        for part in key_slices
+        for item in iter_source(
+            source, library=library, since=since, keys=part, include_deleted=include_deleted
+        )
+    )
+    with writer:
+        for item in items:
+            record, stored = _prepared(item)
+            if record is None:
+                writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
+                continue
+            writer.write(record, stored if fmt == "iso2709" else None)
+    return ExportReport(fmt, writer.written, writer.refused, writer.stats.get("stripped", 0))
+
+
+def query_record_ids(session: Session, q: str, library: str | None = None) -> list[int]:
+    """Ids of the store's live records in the editions a search for ``q`` finds."""
+    from libext.models import Library, Record
+    from libext.models.search import SearchMember
+    from libext.search.engine import SearchRequest, engine_for
+    from libext.search.query import parse_query
+
+    engine = engine_for(session)
+    cluster_ids: list[int] = []
+    page = 1
+    while len(cluster_ids) < MAX_QUERY_RECORDS:
+        request = SearchRequest(query=parse_query(q), page=page, size=1000, with_facets=False)
+        hits = engine.search(session, request)
+        cluster_ids.extend(hits.cluster_ids)
+        if len(hits.cluster_ids) < 1000:
+            break
+        page += 1
+    ids: list[int] = []
+    for start in range(0, len(cluster_ids), 500):
+        stmt = (
+            select(Record.id)
+            .join(SearchMember, SearchMember.record_id == Record.id)
+            .where(SearchMember.cluster_id.in_(cluster_ids[start : start + 500]))
+            .where(Record.deleted.is_(False))
+        )
+        if library is not None:
+            stmt = stmt.join(Library, Library.id == Record.library_id).where(
+                Library.code == library
+            )
+        ids.extend(session.scalars(stmt))
+    return sorted(set(ids))[:MAX_QUERY_RECORDS]
+
+
+__all__ = ["CONTENT_TYPES", "SUFFIXES", "WRITE_FORMATS", "ExportReport", "export", "iter_source"]

@@ -1,0 +1,269 @@
+"""Finding the library's record an incoming record should overlay.
+
+Rules, tried in the order given (``--match``):
+
+``001``
+    the control number, where the 003 (control number organisation) agrees when both sides
+    have one;
+``035``
+    a system control number (035 $a) the two records share;
+``isbn``
+    an ISBN of 020 $a or $z, compared as ISBN-13 (hyphens and qualifiers dropped);
+``issn``
+    an ISSN of 022.
+
+The first rule that finds a record wins. 035, ISBN and ISSN are looked up in
+:class:`libext.models.MatchKey`, which :func:`refresh_match_keys` keeps in step with every
+write through the record store (imports, harvests, edits) as an ``after_write`` hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pymarc
+from sqlalchemy import delete, insert, or_, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from libext.models import Library, MatchKey, Record
+from libext.store import RecordStore
+from marc.isbn import isbn_candidates, normalize_issn
+
+RULES = ("001", "035", "isbn", "issn")
+DEFAULT_RULES = RULES
+_KEY_RULES = ("035", "isbn", "issn")
+
+
+class MatchRuleError(ValueError):
+    """Raised for a ``--match`` value naming an unknown rule."""
+
+
+def parse_rules(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``"001,isbn"`` → ``("001", "isbn")``; empty means the default rules."""
+    if text is None:
+        return DEFAULT_RULES
+    items = text.split(",") if isinstance(text, str) else list(text)
+    rules = tuple(dict.fromkeys(i.strip().lower().lstrip("=") for i in items if i.strip()))
+    rules = tuple("035" if r in ("035a", "system") else r for r in rules)
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise MatchRuleError(
+            f"unknown match rule(s) {', '.join(unknown)}; use any of {', '.join(RULES)}"
+        )
+    return rules or DEFAULT_RULES
+
+
+@dataclass(slots=True)
+class Keys:
+    """The identifiers of one incoming record."""
+
+    control_number: str = ""
+    control_org: str = ""
+    system_numbers: list[str] = field(default_factory=list)
+    isbns: list[str] = field(default_factory=list)
+    issns: list[str] = field(default_factory=list)
+
+    def by_rule(self, rule: str) -> list[str]:
+        """The values a key rule looks up."""
+        if rule == "035":
+            return self.system_numbers
+        if rule == "isbn":
+            return self.isbns
+        return self.issns
+
+
+def _control(record: pymarc.Record, tag: str) -> str:
+    fld = record.get(tag)
+    return (fld.data or "").strip() if fld is not None and fld.control_field else ""
+
+
+def keys_of(record: pymarc.Record) -> Keys:
+    """The match keys of a pymarc record."""
+    system = [
+        s.value.strip()[:255]
+        for f in record.get_fields("035")
+        for s in f.subfields
+        if s.code == "a" and s.value and s.value.strip()
+    ]
+    isbn_raw = [
+        s.value for f in record.get_fields("020") for s in f.subfields if s.code in "az" and s.value
+    ]
+    issns: list[str] = []
+    for f in record.get_fields("022"):
+        for s in f.subfields:
+            if s.code in "ayz":
+                norm = normalize_issn(s.value)
+                if norm and norm not in issns:
+                    issns.append(norm)
+    return Keys(
+        control_number=_control(record, "001"),
+        control_org=_control(record, "003"),
+        system_numbers=list(dict.fromkeys(system)),
+        isbns=isbn_candidates(isbn_raw),
+        issns=issns,
+    )
+
+
+@dataclass(slots=True)
+class Match:
+    """The record found for an incoming record, the rule that found it, and a note when
+    the rule found several (the oldest live record is taken)."""
+
+    record: Record
+    rule: str
+    note: str = ""
+
+
+class Matcher:
+    """Matches a chunk of incoming records against one library with a few queries."""
+
+    def __init__(self, store: RecordStore, library: Library, rules: Sequence[str]) -> None:
+        self.store = store
+        self.session: Session = store.session
+        self.library = library
+        self.rules = tuple(rules)
+        self._by_key: dict[tuple[str, str], list[Record]] = {}
+
+    def prepare(self, keys: Iterable[Keys]) -> None:
+        """Look up every key of a chunk at once (call before :meth:`match`)."""
+        keys = list(keys)
+        self._by_key = {}
+        if "001" in self.rules:
+            self.store.prefetch(self.library, [k.control_number for k in keys if k.control_number])
+        wanted = {
+            (rule, value)
+            for k in keys
+            for rule in _KEY_RULES
+            if rule in self.rules
+            for value in k.by_rule(rule)
+        }
+        if not wanted:
+            return
+        pairs = list(wanted)
+        found: dict[tuple[str, str], list[int]] = {}
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            rows = self.session.execute(
+                select(MatchKey.kind, MatchKey.value, MatchKey.record_id).where(
+                    MatchKey.library_id == self.library.id,
+                    or_(tuple_(MatchKey.kind, MatchKey.value).in_(chunk)),
+                )
+            )
+            for kind, value, record_id in rows:
+                found.setdefault((kind, value), []).append(record_id)
+        ids = sorted({rid for rids in found.values() for rid in rids})
+        records: dict[int, Record] = {}
+        for start in range(0, len(ids), 500):
+            with self.session.no_autoflush:
+                for rec in self.session.scalars(
+                    select(Record)
+                    .where(Record.id.in_(ids[start : start + 500]))
+                    .options(selectinload(Record.holdings))
+                ):
+                    records[rec.id] = rec
+        for key, rids in found.items():
+            self._by_key[key] = [records[r] for r in sorted(set(rids)) if r in records]
+
+    def remember(self, keys: Keys, record: Record) -> None:
+        """Make a record created in this chunk findable by the records after it."""
+        for rule in _KEY_RULES:
+            for value in keys.by_rule(rule):
+                self._by_key.setdefault((rule, value), []).append(record)
+
+    def match(self, keys: Keys) -> Match | None:
+        """The library's record ``keys`` identify, by the first rule that finds one."""
+        for rule in self.rules:
+            if rule == "001":
+                if not keys.control_number:
+                    continue
+                found = self.store.find(self.library, keys.control_number[:255])
+                if found is None:
+                    continue
+                if keys.control_org and found.control_org and found.control_org != keys.control_org:
+                    continue  # the same number from another organisation's numbering
+                return Match(found, "001")
+            candidates: list[Record] = []
+            for value in keys.by_rule(rule):
+                for rec in self._by_key.get((rule, value), []):
+                    if rec not in candidates:
+                        candidates.append(rec)
+            if candidates:
+                live = [c for c in candidates if not c.deleted] or candidates
+                note = f"{len(candidates)} records share this {rule}" if len(candidates) > 1 else ""
+                return Match(live[0], rule, note)
+        return None
+
+
+def _system_numbers(marc: bytes) -> list[str]:
+    """035 $a values read straight from stored ISO 2709 (no full parse)."""
+    try:
+        base = int(marc[12:17])
+    except ValueError:
+        return []
+    out: list[str] = []
+    directory = marc[24 : base - 1]
+    for i in range(0, len(directory) - 11, 12):
+        if directory[i : i + 3] != b"035":
+            continue
+        length, start = int(directory[i + 3 : i + 7]), int(directory[i + 7 : i + 12])
+        body = marc[base + start : base + start + length - 1]
+        for part in body.split(b"\x1f")[1:]:
+            if part[:1] == b"a":
+                value = part[1:].decode("utf-8", "replace").strip()
+                if value:
+                    out.append(value[:255])
+    return list(dict.fromkeys(out))
+
+
+def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequence[int]) -> None:
+    """``after_write`` hook: rebuild the match keys of the records just written."""
+    del deleted  # a deleted record keeps its keys: a re-import must find it to revive it
+    if not changed:
+        return
+    ids = list(changed)
+    rows: list[dict[str, object]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        session.execute(delete(MatchKey).where(MatchKey.record_id.in_(chunk)))
+        records = [session.get(Record, rid) for rid in chunk]
+        for rec in records:
+            if rec is None:
+                continue
+            for value in _system_numbers(rec.marc):
+                rows.append(
+                    {
+                        "library_id": rec.library_id,
+                        "record_id": rec.id,
+                        "kind": "035",
+                        "value": value,
+                    }
+                )
+            for value in rec.isbns.split():
+                rows.append(
+                    {
+                        "library_id": rec.library_id,
+                        "record_id": rec.id,
+                        "kind": "isbn",
+                        "value": value,
+                    }
+                )
+            for value in rec.issns.split():
+                rows.append(
+                    {
+                        "library_id": rec.library_id,
+                        "record_id": rec.id,
+                        "kind": "issn",
+                        "value": value,
+                    }
+                )
+    if rows:
+        session.execute(insert(MatchKey), rows)
+
+
+def init_app(app: object, state: object) -> None:
+    """Feature initialiser: keep match keys in step with every store write."""
+    del app
+    hooks = state.after_write  # type: ignore[attr-defined]
+    if refresh_match_keys not in hooks:
+        hooks.append(refresh_match_keys)
