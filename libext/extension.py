@@ -26,11 +26,16 @@ BLUEPRINTS: dict[str, str] = {
     "accounts": "blueprints.accounts:bp",
     "oai": "blueprints.oai:bp",
     "sru": "blueprints.sru:bp",
+    "admin": "blueprints.admin:bp",
 }
 
 #: Feature initialisers called from ``init_app`` with ``(app, state)``: each feature wires
 #: its hooks (search index, clusters…) here.
-FEATURES: list[str] = ["libext.search.feature:init_app", "libext.security:init_app"]
+FEATURES: list[str] = [
+    "libext.search.feature:init_app",
+    "libext.security:init_app",
+    "libext.matching:init_app",
+]
 
 LOCALES = ("vi", "en")
 TRANSLATIONS = Path(__file__).with_name("translations")

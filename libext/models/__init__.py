@@ -3,6 +3,7 @@
 from libext.models.accounts import ApiToken, LoginFailure, User
 from libext.models.base import Base, utcnow
 from libext.models.harvest import HarvestRun, HarvestSource
+from libext.models.imports import ImportBatch, ImportOutcome, MatchKey
 from libext.models.library import Library
 from libext.models.record import Holding, Record
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
@@ -13,8 +14,11 @@ __all__ = [
     "HarvestRun",
     "HarvestSource",
     "Holding",
+    "ImportBatch",
+    "ImportOutcome",
     "Library",
     "LoginFailure",
+    "MatchKey",
     "Record",
     "SearchCluster",
     "SearchFacet",
