@@ -23,7 +23,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 #: Unsafe methods anyone may use, and why.
 PUBLIC_WRITES = {
     ("libext_oai.endpoint", "POST"): "OAI-PMH allows POST for every (read-only) verb",
-    ("libext_sru.endpoint", "POST"): "SRU searchRetrieve may be POSTed; read-only",
+    ("libext_sru.sru", "POST"): "SRU searchRetrieve may be POSTed; read-only",
     ("libext_accounts.login", "POST"): "logging in (CSRF-checked by its form)",
     ("libext_accounts.logout", "POST"): "logging out (CSRF-checked when logged in)",
 }

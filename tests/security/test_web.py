@@ -199,7 +199,7 @@ def test_marc_data_is_escaped_in_pages(app: Flask) -> None:
         session.commit()
         record_id = saved.record.id
     client = app.test_client()
-    for path in ("/", f"/record/{record_id}", "/search?q=alert", "/api/libraries"):
+    for path in ("/", f"/record/{record_id}", "/?q=alert", "/api/libraries"):
         response = client.get(path)
         text = response.get_data(as_text=True)
         assert "<script>alert" not in text, path
