@@ -33,10 +33,9 @@ log = logging.getLogger(__name__)
 TABLE = "libext_search_fts"
 _ALL = "{title author subject other isbn}"
 _COLUMNS = {None: _ALL, "title": "{title}", "author": "{author}", "subject": "{subject}"}
+#: Hits re-ordered together by the holding-library tie-breaker.
+_TIE_BLOCK = 50
 _BM25 = f"bm25({TABLE}, {', '.join(str(w) for w in FIELD_WEIGHTS.values())}, 0, 0)"
-# The holding-library count breaks ties and near-ties: up to 10% for five or more libraries
-# (bm25 is negative, lower is better). A reader can borrow a widely held edition nearby.
-_SCORE = f"{_BM25} * (1.0 + 0.02 * min(libs, 5))"
 
 
 def _phrase(tokens: Sequence[str], prefix: bool) -> str:
@@ -170,9 +169,7 @@ class SqliteEngine(SearchEngine):
         if total == 0:
             return SearchHits(total=0, cluster_ids=[])
         if request.sort == "relevance" and c.match:
-            tier = f"{c.id_column} IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :x) DESC, "
-            order = f"{tier if c.exact else ''}{_SCORE}, libs DESC"
-            sql = f"SELECT rowid {hits_from} ORDER BY {order} LIMIT :lim OFFSET :off"
+            ids = self._ranked(session, c, hits_from, params, request)
         else:
             order = {
                 "year_desc": "c.year IS NULL, c.year DESC, c.title_sort",
@@ -184,7 +181,7 @@ class SqliteEngine(SearchEngine):
                 f" (SELECT {c.id_column} {hits_from}) ORDER BY {order}, c.id"
                 " LIMIT :lim OFFSET :off"
             )
-        ids = [row[0] for row in session.execute(text(sql), params)]
+            ids = [row[0] for row in session.execute(text(sql), params)]
         hits = SearchHits(total=total, cluster_ids=ids)
         if request.with_facets:
             sample = request.facet_sample
@@ -205,6 +202,50 @@ class SqliteEngine(SearchEngine):
             )
             hits.facets_exact = exact
         return hits
+
+    @staticmethod
+    def _ranked(
+        session: Session,
+        c: _Compiled,
+        hits_from: str,
+        params: dict[str, Any],
+        request: SearchRequest,
+    ) -> list[int]:
+        """The page by relevance: exact-diacritic matches first, then bm25 with field weights.
+
+        FTS5 computes bm25 from the index alone; the holding-library count lives elsewhere, so
+        reading it for every hit would double the work of broad queries. Only the top of the
+        ranking is fetched, in whole blocks of ``_TIE_BLOCK`` hits, and the tie-breaker reorders
+        within each block: the same hit lands on the same page whatever the page size.
+        """
+        wanted = request.offset + request.size
+        margin = -(-wanted // _TIE_BLOCK) * _TIE_BLOCK
+        tier = f"{c.id_column} IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :x)"
+        sql = (
+            f"SELECT rowid, {_BM25}, {tier if c.exact else '0'} AS tier {hits_from}"
+            f" ORDER BY tier DESC, {_BM25} LIMIT :margin"
+        )
+        top = session.execute(text(sql), {**params, "margin": margin}).all()
+        if not top:
+            return []
+        libs = dict(
+            session.execute(
+                text(
+                    "SELECT id, library_count FROM libext_search_cluster WHERE id IN"
+                    f" ({', '.join(str(int(r[0])) for r in top)})"
+                )
+            ).all()
+        )
+        # The holding-library count breaks ties and near-ties: up to 10% for five or more
+        # libraries (bm25 is negative, lower is better): a widely held edition is near the
+        # reader.
+        ranked: list[Any] = []
+        for start in range(0, len(top), _TIE_BLOCK):
+            ranked += sorted(
+                top[start : start + _TIE_BLOCK],
+                key=lambda r: (-r[2], r[1] * (1.0 + 0.02 * min(libs.get(r[0], 0), 5)), r[0]),
+            )
+        return [r[0] for r in ranked[request.offset : wanted]]
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         match = " AND ".join(f'{_ALL} : "{t}"' for t in folded_terms)
