@@ -26,7 +26,7 @@ from oai.crosswalk import (
     MARC_SCHEMA,
     OAI_DC_NS,
     OAI_DC_SCHEMA,
-    marcxml,
+    marcxml_text,
     oai_dc,
 )
 from oai.errors import (
@@ -56,17 +56,22 @@ _UTC_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]
 
 @dataclass(frozen=True, slots=True)
 class MetadataFormat:
-    """A metadata format the repository disseminates, with its crosswalk."""
+    """A metadata format the repository disseminates, with its crosswalk.
+
+    ``render`` gives the metadata as an element, or as the text of one (which must be a
+    well-formed element declaring its namespaces: it is spliced into the response as is,
+    the fast path for formats with many elements per record).
+    """
 
     prefix: str
     schema: str
     namespace: str
-    render: Callable[[SourceRecord], etree._Element]
+    render: Callable[[SourceRecord], etree._Element | str]
 
 
-def _render_marcxml(record: SourceRecord) -> etree._Element:
+def _render_marcxml(record: SourceRecord) -> str:
     assert record.record is not None
-    return marcxml(record.record, record.holdings)
+    return marcxml_text(record.record, record.holdings)
 
 
 def _render_oai_dc(record: SourceRecord) -> etree._Element:
@@ -179,12 +184,13 @@ class Provider:
                 return self._errors(now, base_url, None, [error], verb=None)
             try:
                 root = xml.envelope(now, base_url, {"verb": request.verb, **request.arguments})
+                self._fragments: list[str] = []
                 getattr(self, f"_{request.verb}")(root, request, now)
             except _Errors as errors:
                 return self._errors(now, base_url, request, errors.errors, verb=request.verb)
             except OAIError as error:
                 return self._errors(now, base_url, request, [error], verb=request.verb)
-            return OAIResponse(xml.serialize(root), verb=request.verb)
+            return OAIResponse(xml.serialize(root, self._fragments), verb=request.verb)
         except Exception:
             logger.exception("OAI-PMH request failed: %r", pairs)
             return OAIResponse(
@@ -413,7 +419,12 @@ class Provider:
         self._header(element, record)
         if record.deleted:
             return
-        xml.sub(element, "metadata").append(fmt.render(record))
+        metadata = fmt.render(record)
+        if isinstance(metadata, str):
+            xml.sub(element, "metadata").append(xml.placeholder(len(self._fragments)))
+            self._fragments.append(metadata)
+        else:
+            xml.sub(element, "metadata").append(metadata)
         about = self._provenance(record, fmt)
         if about is not None:
             xml.sub(element, "about").append(about)

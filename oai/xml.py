@@ -8,7 +8,7 @@ characters XML 1.0 forbids (MARC data carries stray control characters; lxml wou
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from lxml import etree
@@ -149,9 +149,26 @@ def provenance(
     return root
 
 
-def serialize(root: etree._Element) -> bytes:
-    """The response document as UTF-8 bytes with the XML declaration the spec shows."""
-    return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+def placeholder(index: int) -> etree._PI:
+    """Where :func:`serialize` puts the ``index``-th pre-serialised fragment."""
+    return etree.ProcessingInstruction(_PLACEHOLDER, str(index))
+
+
+def serialize(root: etree._Element, fragments: Sequence[str] = ()) -> bytes:
+    """The response document as UTF-8 bytes with the XML declaration the spec shows.
+
+    Each :func:`placeholder` is replaced by its fragment. No text of the tree can look like a
+    placeholder: character data and attribute values are written with ``<`` escaped.
+    """
+    body = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+    if fragments:
+        encoded = [f.encode("utf-8") for f in fragments]
+        body = _PLACEHOLDER_RE.sub(lambda m: encoded[int(m.group(1))], body)
+    return _DECLARATION + body
+
+
+_PLACEHOLDER = "libext-fragment"
+_PLACEHOLDER_RE = re.compile(rb"<\?libext-fragment (\d+)\?>")
 
 
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'

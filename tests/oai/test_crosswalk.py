@@ -168,3 +168,20 @@ def test_holdings_replace_852_and_952() -> None:
 )
 def test_leader_repair(leader: str, repaired: str) -> None:
     assert repair_leader(leader) == repaired
+
+
+def test_markup_characters_are_escaped() -> None:
+    record = marc_record(1, 'Sách "Đại cương" <tập 1> & phụ lục', "HNM")
+    record.add_field(
+        pymarc.Field(
+            tag="590",
+            indicators=pymarc.Indicators(" ", " "),
+            subfields=[pymarc.Subfield("&", 'a < b > c " d & e ]]> f')],
+        )
+    )
+    xml = marcxml(record)
+    assert MARC_SCHEMA.validate(xml), MARC_SCHEMA.error_log
+    title = xml.find(f"{M}datafield[@tag='245']/{M}subfield[@code='a']")
+    assert title.text == 'Sách "Đại cương" <tập 1> & phụ lục /'
+    note = xml.find(f"{M}datafield[@tag='590']/{M}subfield")
+    assert (note.get("code"), note.text) == ("&", 'a < b > c " d & e ]]> f')
