@@ -189,7 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
         "LIBEXT_SECURITY_HEADERS",
         {
             "Content-Security-Policy": (
-                "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                "default-src 'self'; style-src 'self' 'nonce-{nonce}'; "
+                "script-src 'self' 'nonce-{nonce}'; img-src 'self' data:; object-src 'none'; "
                 "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
             ),
             "X-Content-Type-Options": "nosniff",
@@ -197,7 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Referrer-Policy": "same-origin",
         },
         "HTTP headers added to every response of libext's pages and API (header → value; a "
-        "null value sends none). A header the host already set on a response is left as is.",
+        "null value sends none). A header the host already set on a response is left as is. "
+        "'{nonce}' is replaced by a fresh random value per response, the one templates put on "
+        "their <style>/<script> elements with {{ libext_csp_nonce() }}.",
     ),
     Setting(
         "LIBEXT_MAX_UPLOAD_BYTES",

@@ -23,12 +23,14 @@ pages alone, so that embedding libext never changes how the host behaves:
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from flask import (
     Flask,
     Response,
     current_app,
+    g,
     has_request_context,
     render_template,
     request,
@@ -77,6 +79,7 @@ def init_app(app: Flask, state: LibExtState) -> None:
     for key, value in _CSRF_DEFAULTS.items():
         app.config.setdefault(key, value)
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+    app.jinja_env.globals["libext_csp_nonce"] = csp_nonce
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = HardenedSessionInterface()
     csrf = CSRFProtect()  # never init_app'd: it checks libext's blueprints only, from our hook
@@ -128,12 +131,19 @@ def _check_csrf(csrf: CSRFProtect) -> None:
     csrf.protect()
 
 
+def csp_nonce() -> str:
+    """This response's Content-Security-Policy nonce (for inline ``<style>``/``<script>``)."""
+    if "libext_csp_nonce" not in g:
+        g.libext_csp_nonce = secrets.token_urlsafe(18)
+    return g.libext_csp_nonce
+
+
 def _add_headers(response: Response) -> Response:
     if not _libext_request():
         return response
     for header, value in current_app.config["LIBEXT_SECURITY_HEADERS"].items():
         if value is not None and header not in response.headers:
-            response.headers[header] = value
+            response.headers[header] = value.replace("{nonce}", csp_nonce())
     return response
 
 

@@ -205,3 +205,20 @@ def test_marc_data_is_escaped_in_pages(app: Flask) -> None:
         assert "<script>alert" not in text, path
         assert "<b>Tỉnh</b>" not in text or response.is_json, path
     assert "&lt;script&gt;" in client.get(f"/record/{record_id}").get_data(as_text=True)
+
+
+def test_inline_styles_carry_the_responses_csp_nonce(app: Flask) -> None:
+    import re
+
+    nonces = []
+    for _ in range(2):
+        response = app.test_client().get("/?q=kiều")
+        csp = response.headers["Content-Security-Policy"]
+        match = re.search(r"style-src 'self' 'nonce-([^']+)'", csp)
+        assert match, csp
+        nonce = match.group(1)
+        text = response.get_data(as_text=True)
+        for tag in re.findall(r"<(?:style|script)\b[^>]*>", text):
+            assert f'nonce="{nonce}"' in tag, tag
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
