@@ -8,7 +8,9 @@ a configuration mistake or a database outage is a 503 with ``Retry-After``, neve
 
 from __future__ import annotations
 
+import gzip
 import logging
+import zlib
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, request
@@ -32,12 +34,31 @@ def make_provider() -> Provider:
         admin_emails=(emails,) if isinstance(emails, str) else tuple(emails),
         page_size=int(config["LIBEXT_OAI_PAGE_SIZE"]),
         token_lifetime=timedelta(seconds=float(config["LIBEXT_OAI_TOKEN_LIFETIME"])),
+        compression=COMPRESSION if config["LIBEXT_OAI_COMPRESSION"] else (),
     )
     secret = config["LIBEXT_OAI_SECRET"] or current_app.secret_key
     if not secret:
         raise ValueError("OAI resumption tokens need SECRET_KEY or LIBEXT_OAI_SECRET to be set.")
     source = current_app.extensions["libext"].record_source()
     return Provider(source, settings, secret)
+
+
+#: Content encodings offered (protocol 3.1.3), in order of preference.
+COMPRESSION = ("gzip", "deflate")
+# A fast level: a page of MARCXML still shrinks about eightfold, for little server time.
+_LEVEL = 3
+
+
+def _encode(body: bytes) -> tuple[bytes, str | None]:
+    """``body`` compressed in the best encoding the client accepts, if compression is on."""
+    if not current_app.config["LIBEXT_OAI_COMPRESSION"]:
+        return body, None
+    accepted = request.accept_encodings
+    if accepted["gzip"]:
+        return gzip.compress(body, compresslevel=_LEVEL, mtime=0), "gzip"
+    if accepted["deflate"]:  # HTTP "deflate" is the zlib format
+        return zlib.compress(body, _LEVEL), "deflate"
+    return body, None
 
 
 def base_url() -> str:
@@ -66,6 +87,10 @@ def endpoint() -> Response:
         )
     else:
         answer = provider.handle(pairs, base_url())
-    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    body, encoding = _encode(answer.body) if answer.status == 200 else (answer.body, None)
+    response = Response(body, status=answer.status, content_type=answer.content_type)
     response.headers.update(answer.headers)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.vary.add("Accept-Encoding")
     return response

@@ -94,6 +94,13 @@ SETTINGS: tuple[Setting, ...] = (
         "lifetime costs nothing and lets a harvester on a slow link pause and resume.",
     ),
     Setting(
+        "LIBEXT_OAI_COMPRESSION",
+        True,
+        "Compress OAI responses (gzip or deflate, as the harvester accepts; announced by "
+        "Identify). MARCXML shrinks about eightfold, which matters on slow links; turn it off "
+        "when a proxy in front already compresses.",
+    ),
+    Setting(
         "LIBEXT_OAI_SECRET",
         None,
         "Key that signs resumption tokens; None uses SECRET_KEY. Every worker must share it.",
@@ -208,6 +215,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body libext's pages and API accept (a MARC upload above it is "
         "refused with 413 before it is stored); bytes. null: no limit of libext's own.",
     ),
+    # --- MARC import and export ---------------------------------------------------------
+    Setting(
+        "LIBEXT_MARC_UPLOAD_DIR",
+        None,
+        "Folder where uploaded MARC files are streamed to and wait for the cataloguer's "
+        "confirmation (staged imports); None uses 'libext-imports' in the app's instance "
+        "folder. The upload size limit is LIBEXT_MAX_UPLOAD_BYTES.",
+    ),
     # --- search ------------------------------------------------------------------------
     Setting("LIBEXT_SEARCH_PAGE_SIZE", 20, "Results per page of the search page and API; results."),
     Setting(
@@ -226,6 +241,11 @@ SETTINGS: tuple[Setting, ...] = (
         "LIBEXT_SEARCH_SRU_MAX_RECORDS",
         50,
         "Largest maximumRecords an SRU client may ask for per response; records.",
+    ),
+    Setting(
+        "LIBEXT_SEARCH_SQLITE_CACHE_MB",
+        64,
+        "SQLite page cache per connection for searching (0 keeps SQLite's 2 MB default); MB.",
     ),
 )
 

@@ -93,7 +93,8 @@ class ProviderSettings:
 
     ``repository_identifier`` is a domain name the repository controls (identifiers are
     ``oai:<repository_identifier>:<local id>``); ``page_size`` is records per list response;
-    ``token_lifetime`` is how long a resumption token stays valid.
+    ``token_lifetime`` is how long a resumption token stays valid; ``compression`` lists the
+    content encodings the HTTP layer applies when asked (announced by Identify).
     """
 
     repository_name: str
@@ -101,6 +102,7 @@ class ProviderSettings:
     admin_emails: Sequence[str]
     page_size: int = 100
     token_lifetime: timedelta = timedelta(days=7)
+    compression: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not _REPOSITORY_IDENTIFIER.fullmatch(self.repository_identifier):
@@ -233,6 +235,8 @@ class Provider:
         xml.sub(body, "earliestDatestamp", xml.format_utc(earliest))
         xml.sub(body, "deletedRecord", "persistent")
         xml.sub(body, "granularity", GRANULARITY)
+        for encoding in settings.compression:
+            xml.sub(body, "compression", encoding)
         first = self.source.list(ListQuery(), 1)
         sample = self.identifier(first[0].key if first else 1)
         description = xml.sub(body, "description")

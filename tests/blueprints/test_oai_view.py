@@ -117,3 +117,28 @@ def test_store_records_sets_deletions_and_holdings(app: Flask, client: FlaskClie
 
     dc = get(client, f"verb=GetRecord&identifier={ID}:{ids[0]}&metadataPrefix=oai_dc")
     assert dc.findtext(".//{http://purl.org/dc/elements/1.1/}title") == "Sách số 1"
+
+
+def test_compression_when_the_harvester_accepts_it(app: Flask, client: FlaskClient) -> None:
+    import gzip
+    import zlib
+
+    load_records(app, 20)
+    query = "/oai?verb=ListRecords&metadataPrefix=marc21"
+    plain = client.get(query)
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    zipped = client.get(query, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert len(zipped.data) * 4 < len(plain.data)
+    assert identifiers(validated(gzip.decompress(zipped.data))) == identifiers(
+        validated(plain.data)
+    )
+    deflated = client.get(query, headers={"Accept-Encoding": "deflate"})
+    assert deflated.headers["Content-Encoding"] == "deflate"
+    validated(zlib.decompress(deflated.data))
+    identify = get(client, "verb=Identify")
+    assert [c.text for c in identify.iter(f"{OAI}compression")] == ["gzip", "deflate"]
+    app.config["LIBEXT_OAI_COMPRESSION"] = False
+    assert "Content-Encoding" not in client.get(query, headers={"Accept-Encoding": "gzip"}).headers
+    assert list(get(client, "verb=Identify").iter(f"{OAI}compression")) == []
