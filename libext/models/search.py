@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from libext.models.base import Base, utcnow
@@ -43,6 +52,8 @@ class SearchCluster(Base):
     title_sort: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     #: Number of libraries holding the edition: the ranking tie-breaker.
     library_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The cluster's facet values as codes (see libext.search.facets): one read per hit.
+    facet_ids: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     updated: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -75,13 +86,15 @@ class SearchIsbn(Base):
 
 
 class SearchFacet(Base):
-    """One facet value of a cluster (library, type, language, decade, subject, author)."""
+    """A facet value (library code, type, language, decade, subject, author) and its number.
+
+    Clusters list their values as codes in ``SearchCluster.facet_ids``; counting facets over
+    the hits of a query then reads one row per hit instead of one per value.
+    """
 
     __tablename__ = "libext_search_facet"
-    __table_args__ = (Index("ix_libext_search_facet_value", "facet", "value", "cluster_id"),)
+    __table_args__ = (UniqueConstraint("facet", "value"),)
 
-    cluster_id: Mapped[int] = mapped_column(
-        ForeignKey("libext_search_cluster.id", ondelete="CASCADE"), primary_key=True
-    )
-    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facet: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(255))

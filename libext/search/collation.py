@@ -20,6 +20,7 @@ deliberate simplification: this catalogue's titles are Vietnamese, English and F
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["sort_key"]
 
@@ -90,41 +91,55 @@ def _mark_weight(mark: str) -> int:
     return min(_OTHER_MARK_BASE + (ord(mark) & 0xFF), 0xFE)
 
 
+@lru_cache(maxsize=4096)
+def _element(cluster: str) -> tuple[bytes, bytes, int] | None:
+    """Weights of one base character with its combining marks (NFD), or None if ignorable."""
+    char, marks = cluster[0], list(cluster[1:])
+    weight = _primary_of(char)
+    if weight is None:
+        return None
+    base = char.lower()
+    # The first mark that makes a Vietnamese letter with this base is part of the letter
+    # (in NFD a dot below comes before the circumflex: "ậ" is a + U+0323 + U+0302).
+    for mark in marks:
+        letter = _VIETNAMESE_CONTRACTIONS.get((base, mark))
+        if letter is not None:
+            weight = _LETTER_WEIGHT[letter]
+            marks.remove(mark)
+            break
+    secondary = bytes([_SECONDARY_COMMON, *(_mark_weight(mark) for mark in marks)])
+    tertiary = _TERTIARY_UPPER if char != base else _TERTIARY_LOWER
+    return weight.to_bytes(2, "big"), secondary, tertiary
+
+
+@lru_cache(maxsize=4096)
+def _decomposed(char: str) -> str:
+    return unicodedata.normalize("NFD", char)
+
+
 def sort_key(text: str) -> bytes:
     """Return bytes that sort ``text`` in Vietnamese alphabetical order (NFC or NFD input)."""
-    primary: list[int] = []
-    secondary: list[int] = []
-    tertiary: list[int] = []
-    decomposed = unicodedata.normalize("NFD", text)
-    i, n = 0, len(decomposed)
+    primary = bytearray()
+    secondary = bytearray()
+    tertiary = bytearray()
+    # Work on NFC (one precomposed character per Vietnamese letter, so per-character weights
+    # can be cached); marks NFC cannot compose stay as combining characters after their base.
+    composed = unicodedata.normalize("NFC", text)
+    i, n = 0, len(composed)
     while i < n:
-        char = decomposed[i]
-        i += 1
-        marks: list[str] = []
-        while i < n and unicodedata.combining(decomposed[i]):
-            marks.append(decomposed[i])
-            i += 1
-        weight = _primary_of(char)
-        if weight is None:
+        j = i + 1
+        while j < n and unicodedata.combining(composed[j]):
+            j += 1
+        cluster = (
+            _decomposed(composed[i]) if j == i + 1 else unicodedata.normalize("NFD", composed[i:j])
+        )
+        i = j
+        if unicodedata.combining(cluster[0]):
+            continue  # a mark with no base character: ignorable
+        element = _element(cluster)
+        if element is None:
             continue
-        base = char.lower()
-        # The first mark that makes a Vietnamese letter with this base is part of the letter
-        # (in NFD a dot below comes before the circumflex: "ậ" is a + U+0323 + U+0302).
-        for mark in marks:
-            letter = _VIETNAMESE_CONTRACTIONS.get((base, mark))
-            if letter is not None:
-                weight = _LETTER_WEIGHT[letter]
-                marks.remove(mark)
-                break
-        primary.append(weight)
-        secondary.append(_SECONDARY_COMMON)
-        secondary.extend(_mark_weight(mark) for mark in marks)
-        tertiary.append(_TERTIARY_UPPER if char != base else _TERTIARY_LOWER)
-    key = bytearray()
-    for weight in primary:
-        key += weight.to_bytes(2, "big")
-    key += _SEPARATOR
-    key += bytes(secondary)
-    key += _SEPARATOR
-    key += bytes(tertiary)
-    return bytes(key)
+        primary += element[0]
+        secondary += element[1]
+        tertiary.append(element[2])
+    return bytes(primary) + _SEPARATOR + bytes(secondary) + _SEPARATOR + bytes(tertiary)

@@ -7,6 +7,7 @@ members' texts (each value once): a reader finds the edition by any library's ca
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,13 +21,21 @@ __all__ = ["FACETS", "MemberData", "SearchDoc", "build_doc", "decade_of", "facet
 #: Facets, in the order pages show them.
 FACETS = ("library", "type", "language", "decade", "subject", "author")
 
-# Facets whose values are also indexed as tokens, so filtering by them is an index lookup.
-TOKEN_FACETS = {"library": "fl", "type": "ft", "language": "fg", "decade": "fd"}
+# Every facet value is also indexed as a token, so filtering by it is an index lookup.
+TOKEN_FACETS = {
+    "library": "fl",
+    "type": "ft",
+    "language": "fg",
+    "decade": "fd",
+    "subject": "fs",
+    "author": "fa",
+}
 
 
 def facet_token(facet: str, value: str) -> str:
-    """The index token standing for a facet value (hex keeps any code a single token)."""
-    return TOKEN_FACETS[facet] + value.encode("utf-8").hex()
+    """The index token standing for a facet value: a prefix and a short hash (one token)."""
+    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
+    return TOKEN_FACETS[facet] + digest
 
 
 def decade_of(year: int | None) -> str:

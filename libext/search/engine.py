@@ -103,22 +103,22 @@ class SearchEngine(ABC):
 
 
 def group_facets(
-    rows: Sequence[tuple[str, str, int]], *, size: int, scale: float = 1.0
+    counted: dict[str, list[tuple[str, int]]], *, scale: float = 1.0
 ) -> dict[str, list[FacetValue]]:
-    """Facet rows (facet, value, count) → top ``size`` values per facet, largest first."""
-    grouped: dict[str, list[FacetValue]] = {name: [] for name in FACETS}
-    for facet, value, count in rows:
-        if facet in grouped:
-            grouped[facet].append(FacetValue(value, round(count * scale)))
-    for name, values in grouped.items():
-        values.sort(key=lambda fv: (-fv.count, fv.value))
-        # Decades read better in order; the others by frequency.
-        grouped[name] = (
-            sorted(values, key=lambda fv: fv.value, reverse=True)
-            if (name == "decade")
-            else values[:size]
-        )
-    return {name: values for name, values in grouped.items() if values}
+    """Counted facet values → :class:`FacetValue` lists in display order, counts scaled.
+
+    Decades newest first; the other facets largest count first.
+    """
+    out: dict[str, list[FacetValue]] = {}
+    for name in FACETS:
+        values = [FacetValue(v, round(c * scale)) for v, c in counted.get(name, [])]
+        if name == "decade":
+            values.sort(key=lambda fv: fv.value, reverse=True)
+        else:
+            values.sort(key=lambda fv: (-fv.count, fv.value))
+        if values:
+            out[name] = values
+    return out
 
 
 def engine_for(session: Session) -> SearchEngine:

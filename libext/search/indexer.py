@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 import pymarc
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from libext.models import Record
@@ -24,9 +24,10 @@ from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchM
 from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
 from libext.search.documents import MemberData, SearchDoc, build_doc
 from libext.search.engine import SearchEngine, engine_for
+from libext.search.facets import FacetCodes, pack
 from marc.extract import Extracted, extract
 
-__all__ = ["SearchIndexer", "after_write"]
+__all__ = ["SearchIndexer", "after_write", "bulk_load"]
 
 
 def _parse(marc: bytes) -> pymarc.Record | None:
@@ -55,6 +56,7 @@ class SearchIndexer:
     def __init__(self, session: Session, engine: SearchEngine | None = None) -> None:
         self.session = session
         self.engine = engine or engine_for(session)
+        self.facet_codes = FacetCodes(session)
 
     # -- the store hook ----------------------------------------------------------------------
     def records_changed(self, changed: Sequence[int], deleted: Sequence[int]) -> None:
@@ -231,7 +233,6 @@ class SearchIndexer:
         empty = [cid for cid, ms in members.items() if not ms]
         if empty:
             self.engine.delete(self.session, empty)
-            self.session.execute(delete(SearchFacet).where(SearchFacet.cluster_id.in_(empty)))
             self.session.execute(delete(SearchCluster).where(SearchCluster.id.in_(empty)))
         docs = [build_doc(cid, ms) for cid, ms in members.items() if ms]
         self.store_docs(docs, keys)
@@ -240,8 +241,6 @@ class SearchIndexer:
         """Write cluster rows, facet rows and full-text rows of built documents."""
         if not docs:
             return
-        ids = [d.cluster_id for d in docs]
-        self.session.execute(delete(SearchFacet).where(SearchFacet.cluster_id.in_(ids)))
         now = utcnow()
         for doc in docs:
             cluster = self.session.get(SearchCluster, doc.cluster_id)
@@ -258,15 +257,68 @@ class SearchIndexer:
             cluster.language = doc.language[:3]
             cluster.title_sort = doc.title_sort
             cluster.library_count = doc.library_count
+            cluster.facet_ids = pack(self.facet_codes.codes(doc.facets))
             cluster.updated = now
         self.session.flush()
-        self.session.add_all(
-            SearchFacet(cluster_id=d.cluster_id, facet=f, value=v)
-            for d in docs
-            for f, v in d.facets
-        )
         self.engine.index(self.session, docs)
         self.session.flush()
+
+
+def bulk_load(
+    session: Session,
+    clusters: Iterable[tuple[int, str, Sequence[MemberData]]],
+    engine: SearchEngine | None = None,
+    batch: int = 2000,
+) -> int:
+    """Index already-grouped clusters (id, key, members) with bulk inserts; returns the count.
+
+    For loading a large catalogue into empty search tables (and the benchmark): no per-row
+    ORM work, one ``executemany`` per table and batch. Member links are not written.
+    """
+    engine = engine or engine_for(session)
+    cluster_table = SearchCluster.__table__
+    codes = FacetCodes(session)
+    next_facet_id = [session.scalar(select(func.max(SearchFacet.id))) or 0]
+    now = utcnow()
+    count = 0
+    docs: list[SearchDoc] = []
+    keys: dict[int, str] = {}
+
+    def flush() -> None:
+        session.execute(
+            cluster_table.insert(),
+            [
+                {
+                    "id": d.cluster_id,
+                    "key": keys[d.cluster_id][:512],
+                    "representative_id": None,
+                    "title": d.title,
+                    "authors": "\n".join(d.authors),
+                    "year": d.year,
+                    "isbns": " ".join(d.isbns),
+                    "material_type": d.material_type[:2],
+                    "language": d.language[:3],
+                    "title_sort": d.title_sort,
+                    "library_count": d.library_count,
+                    "facet_ids": pack(codes.bulk_codes(d.facets, next_facet_id)),
+                    "updated": now,
+                }
+                for d in docs
+            ],
+        )
+        engine.index(session, docs)
+        docs.clear()
+        keys.clear()
+
+    for cluster_id, key, members in clusters:
+        docs.append(build_doc(cluster_id, members))
+        keys[cluster_id] = key
+        count += 1
+        if len(docs) >= batch:
+            flush()
+    if docs:
+        flush()
+    return count
 
 
 def after_write(session: Session, changed: Sequence[int], deleted: Sequence[int]) -> None:

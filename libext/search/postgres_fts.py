@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token
 from libext.search.engine import SearchEngine, SearchHits, SearchRequest, group_facets
+from libext.search.facets import count_facets
 from libext.search.query import Term
 
 TABLE = "libext_search_fts"
@@ -81,24 +82,13 @@ class _Compiled:
         terms = [q for q in map(term_query, request.query.terms) if q]
         self.conditions: list[str] = []
         facet_parts = []
-        for n, (facet, values) in enumerate(sorted(request.filters.items())):
+        for facet, values in sorted(request.filters.items()):
             values = [v for v in values if v]
             if not values:
                 continue
-            if facet in TOKEN_FACETS:
-                facet_parts.append(
-                    "(" + " | ".join(f"'{facet_token(facet, v)}'" for v in values) + ")"
-                )
-            else:
-                names = []
-                for k, value in enumerate(values):
-                    self.params[f"f{n}_{k}"] = value
-                    names.append(f":f{n}_{k}")
-                self.params[f"f{n}"] = facet
-                self.conditions.append(
-                    "{id} IN (SELECT cluster_id FROM libext_search_facet"
-                    f" WHERE facet = :f{n} AND value IN ({', '.join(names)}))"
-                )
+            if facet not in TOKEN_FACETS:
+                continue
+            facet_parts.append("(" + " | ".join(f"'{facet_token(facet, v)}'" for v in values) + ")")
         for n, term in enumerate(t for t in request.query.terms if t.field == "year"):
             self.params[f"y{n}a"], self.params[f"y{n}b"] = term.year_from, term.year_to
             self.conditions.append(
@@ -203,22 +193,15 @@ class PostgresEngine(SearchEngine):
         hits = SearchHits(total=total, cluster_ids=ids)
         if request.with_facets:
             sample = request.facet_sample
-            rows = session.execute(
-                text(
-                    "SELECT f.facet, f.value, count(*) FROM"
-                    f" (SELECT {c.id_column} AS id {hits_from} LIMIT :sample) h"
-                    " JOIN libext_search_facet f ON f.cluster_id = h.id"
-                    " GROUP BY f.facet, f.value"
-                ),
-                {**params, "sample": sample},
-            ).all()
-            exact = total <= sample
-            hits.facets = group_facets(
-                [tuple(r) for r in rows],
+            counted = count_facets(
+                session,
+                f"SELECT {c.id_column} AS id {hits_from}",
+                params,
+                sample=sample,
                 size=request.facet_size,
-                scale=1.0 if exact else total / sample,
             )
-            hits.facets_exact = exact
+            hits.facets_exact = total <= sample
+            hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else total / sample)
         return hits
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:

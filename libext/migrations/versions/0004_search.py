@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=3), nullable=False),
         sa.Column("title_sort", sa.LargeBinary(), nullable=False),
         sa.Column("library_count", sa.Integer(), nullable=False),
+        sa.Column("facet_ids", sa.LargeBinary(), nullable=False),
         sa.Column("updated", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["representative_id"],
@@ -101,23 +102,12 @@ def upgrade() -> None:
 
     op.create_table(
         "libext_search_facet",
-        sa.Column("cluster_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("facet", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=255), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["cluster_id"],
-            ["libext_search_cluster.id"],
-            name=op.f("fk_libext_search_facet_cluster_id_libext_search_cluster"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint(
-            "cluster_id", "facet", "value", name=op.f("pk_libext_search_facet")
-        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_libext_search_facet")),
+        sa.UniqueConstraint("facet", "value", name=op.f("uq_libext_search_facet_facet_value")),
     )
-    with op.batch_alter_table("libext_search_facet", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_libext_search_facet_value", ["facet", "value", "cluster_id"], unique=False
-        )
 
     if op.get_bind().dialect.name == "postgresql":
         op.execute(

@@ -1,0 +1,127 @@
+"""Facet values as small integer codes, and counting them over a query's hits.
+
+Each distinct (facet, value) gets a row in ``libext_search_facet``; a cluster stores the
+codes of its values as one packed array (``SearchCluster.facet_ids``). A code is
+``value id * 8 + facet number``, so the facet of a code is known without a lookup and only
+the values shown (the top N of each facet) are read back by name.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from libext.models.search import SearchFacet
+from libext.search.documents import FACETS
+
+__all__ = ["FacetCodes", "count_facets", "pack", "unpack"]
+
+_KIND = {name: number for number, name in enumerate(FACETS)}
+
+
+def pack(codes: Iterable[int]) -> bytes:
+    """Codes as little-endian unsigned 32-bit integers."""
+    packed = array("I", codes)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def unpack(blob: bytes) -> array[int]:
+    """The codes of a packed array."""
+    codes = array("I")
+    codes.frombytes(blob or b"")
+    if sys.byteorder == "big":
+        codes.byteswap()
+    return codes
+
+
+class FacetCodes:
+    """Get-or-create codes of facet values, remembering those seen in this session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.known: dict[tuple[str, str], int] = {}
+
+    def codes(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
+        """Codes of these (facet, value) pairs, creating the values not yet stored."""
+        missing = [p for p in pairs if p not in self.known]
+        if missing:
+            rows = self.session.execute(
+                select(SearchFacet.id, SearchFacet.facet, SearchFacet.value).where(
+                    SearchFacet.value.in_({v for _f, v in missing})
+                )
+            ).all()
+            for row_id, facet, value in rows:
+                self.known[(facet, value)] = row_id
+            for pair in missing:
+                if pair not in self.known:
+                    row = SearchFacet(facet=pair[0], value=pair[1])
+                    self.session.add(row)
+                    self.session.flush()
+                    self.known[pair] = row.id
+        return [self.known[p] * 8 + _KIND[p[0]] for p in pairs]
+
+    def bulk_codes(self, pairs: Sequence[tuple[str, str]], next_id: list[int]) -> list[int]:
+        """Like :meth:`codes` for a bulk load into empty tables: new ids are assigned here."""
+        new = []
+        for pair in pairs:
+            if pair not in self.known:
+                next_id[0] += 1
+                self.known[pair] = next_id[0]
+                new.append({"id": next_id[0], "facet": pair[0], "value": pair[1]})
+        if new:
+            self.session.execute(SearchFacet.__table__.insert(), new)
+        return [self.known[p] * 8 + _KIND[p[0]] for p in pairs]
+
+
+def count_facets(
+    session: Session,
+    ids_sql: str,
+    params: dict[str, Any],
+    *,
+    sample: int,
+    size: int,
+) -> dict[str, list[tuple[str, int]]]:
+    """Count facet values over the first ``sample`` ids ``ids_sql`` selects; top ``size`` each.
+
+    Decades are all returned (newest first); other facets their ``size`` most frequent values.
+    """
+    counter: Counter[int] = Counter()
+    rows = session.execute(
+        text(
+            "SELECT facet_ids FROM libext_search_cluster WHERE id IN"
+            f" (SELECT id FROM ({ids_sql} LIMIT :sample) AS hits)"
+        ),
+        {**params, "sample": sample},
+    )
+    for (blob,) in rows:
+        counter.update(unpack(blob))
+    by_kind: dict[int, list[tuple[int, int]]] = {}
+    for code, count in counter.items():
+        by_kind.setdefault(code & 7, []).append((code, count))
+    chosen: list[tuple[int, int]] = []
+    for kind, values in by_kind.items():
+        values.sort(key=lambda item: -item[1])
+        chosen += values if FACETS[kind] == "decade" else values[:size]
+    if not chosen:
+        return {}
+    names = dict(
+        session.execute(
+            select(SearchFacet.id, SearchFacet.value).where(
+                SearchFacet.id.in_([code >> 3 for code, _count in chosen])
+            )
+        ).all()
+    )
+    out: dict[str, list[tuple[str, int]]] = {}
+    for code, count in chosen:
+        value = names.get(code >> 3)
+        if value is not None:
+            out.setdefault(FACETS[code & 7], []).append((value, count))
+    return out
