@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from libext.db import get_db
-from libext.models import HarvestRun, HarvestSource, Record, utcnow
+from libext.models import HarvestRun, HarvestSource, utcnow
 from oai.harvest import (
     HarvestPage,
     HarvestRequest,
@@ -169,18 +169,13 @@ class StoreSink:
         store = state.store()
         outcome = PageOutcome()
         keys = {item.identifier: local_id_for(item.identifier) for item in page.records}
-        existing: dict[str, Record] = {}
-        if keys:
-            rows = session.scalars(
-                select(Record)
-                .options(selectinload(Record.holdings))
-                .where(Record.library_id == library.id, Record.local_id.in_(set(keys.values())))
-            )
-            existing = {row.local_id: row for row in rows}
+        # One query for the page; the store's cache also covers an identifier repeated within
+        # the page (seen in the wild), which then updates instead of inserting twice.
+        store.prefetch(library, keys.values())
         harvested_at = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
         for item in page.records:
             local_id = keys[item.identifier]
-            found = existing.get(local_id)
+            found = store.find(library, local_id)
             if item.deleted:
                 if found is not None and store.delete(found):
                     outcome.deleted += 1
@@ -202,8 +197,6 @@ class StoreSink:
                 existing=found,
                 provenance=provenance,
             )
-            # The same identifier twice in one page (seen in the wild) must update, not insert.
-            existing[local_id] = result.record
             if result.action == "created":
                 outcome.added += 1
             elif result.action == "updated":

@@ -148,55 +148,54 @@ def marcxml_to_record(element: etree._Element, identifier: str | None = None) ->
     """A MARCXML ``<record>`` element as a :class:`pymarc.Record`; strict about structure.
 
     Written on lxml rather than pymarc's SAX reader: the element is already parsed, and a
-    structural fault must name the record instead of ending a stream.
+    structural fault must name the record instead of ending a stream. Elements that are not
+    MARC (comments, a stray ``<foo/>``) are ignored: the MARC data around them is intact.
     """
     ns = element.tag[: element.tag.index("}") + 1] if element.tag.startswith("{") else ""
-    record = pymarc.Record(force_utf8=True)
+    leader_tag, control_tag, data_tag = f"{ns}leader", f"{ns}controlfield", f"{ns}datafield"
+    subfield_tag = f"{ns}subfield"
+    fields: list[Field] = []
     leader = None
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        name = child.tag[len(ns) :] if ns and child.tag.startswith(ns) else child.tag
-        if name == "leader":
-            leader = child.text or ""
-        elif name == "controlfield":
+    for child in element.iterchildren(leader_tag, control_tag, data_tag):
+        name = child.tag
+        if name == data_tag:
+            fields.append(_datafield(child, subfield_tag, identifier))
+        elif name == control_tag:
             tag = child.get("tag", "")
             if not _TAG.match(tag):
                 raise RecordProblem(f"control field with a bad tag {tag!r}", identifier)
-            record.add_field(Field(tag=tag, data=child.text or ""))
-        elif name == "datafield":
-            record.add_field(_datafield(child, ns, identifier))
-        # Other elements are not MARC: ignored, the MARC data around them is intact.
+            fields.append(Field(tag=tag, data=child.text or ""))
+        else:
+            leader = child.text or ""
     if leader is None:
         raise RecordProblem("MARCXML record without a leader", identifier)
     if len(leader) != 24:
         raise RecordProblem(f"leader of {len(leader)} characters, not 24", identifier)
-    if not record.fields:
+    if not fields:
         raise RecordProblem("MARCXML record without fields", identifier)
+    record = pymarc.Record(force_utf8=True)
+    record.fields = fields
     # MARCXML is Unicode whatever leader/09 says; ISO 2709 written from it is UTF-8.
     record.leader = pymarc.Leader(leader[:9] + "a" + leader[10:])
     return record
 
 
-def _datafield(element: etree._Element, ns: str, identifier: str | None) -> Field:
-    tag = element.get("tag", "")
+def _datafield(element: etree._Element, subfield_tag: str, identifier: str | None) -> Field:
+    attrib = element.attrib
+    tag = attrib.get("tag", "")
     if not _TAG.match(tag) or tag.startswith("00"):
         raise RecordProblem(f"data field with a bad tag {tag!r}", identifier)
-    indicators = []
-    for name in ("ind1", "ind2"):
-        value = element.get(name, " ") or " "
-        if len(value) != 1:
-            raise RecordProblem(f"field {tag}: bad {name} {value!r}", identifier)
-        indicators.append(value)
+    ind1 = attrib.get("ind1") or " "
+    ind2 = attrib.get("ind2") or " "
+    if len(ind1) != 1 or len(ind2) != 1:
+        raise RecordProblem(f"field {tag}: bad indicators {ind1!r} {ind2!r}", identifier)
     subfields = []
-    for sub in element:
-        if not isinstance(sub.tag, str) or sub.tag != f"{ns}subfield":
-            continue
+    for sub in element.iterchildren(subfield_tag):
         code = sub.get("code", "")
-        if len(code) != 1 or not code.isprintable() or code == " ":
+        if len(code) != 1 or code == " " or not code.isprintable():
             raise RecordProblem(f"field {tag}: bad subfield code {code!r}", identifier)
         subfields.append(Subfield(code, sub.text or ""))
-    return Field(tag=tag, indicators=Indicators(*indicators), subfields=subfields)
+    return Field(tag=tag, indicators=Indicators(ind1, ind2), subfields=subfields)
 
 
 # Dublin Core type vocabulary → MARC leader/06 (type of record).

@@ -14,6 +14,8 @@ page already written.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -160,15 +162,67 @@ def iter_pages(client: OAIClient, request: HarvestRequest) -> Iterator[HarvestPa
         previous_token = page.token
 
 
+def read_ahead(pages: Iterator[HarvestPage]) -> Iterator[HarvestPage]:
+    """``pages``, with the next page fetched and read in a thread while this one is stored.
+
+    Fetching (network) and parsing (lxml, in C) then overlap with the database writes. Only
+    one page is read ahead; asking for it early is harmless, since an OAI list request is
+    idempotent and a page is only committed, with its token, by the consumer.
+    """
+    box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if not put(("page", page)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="oai-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "page":
+                yield value  # type: ignore[misc]
+            elif kind == "done":
+                return
+            else:
+                raise value  # type: ignore[misc]
+    finally:
+        stop.set()
+
+
 def run(
-    client: OAIClient, request: HarvestRequest, sink: Sink, *, max_restarts: int = 1
+    client: OAIClient,
+    request: HarvestRequest,
+    sink: Sink,
+    *,
+    max_restarts: int = 1,
+    prefetch: bool = True,
 ) -> RunResult:
-    """Harvest ``request`` into ``sink`` page by page; never raises :class:`HarvestError`."""
+    """Harvest ``request`` into ``sink`` page by page; never raises :class:`HarvestError`.
+
+    With ``prefetch`` the next page is fetched while the sink writes the current one.
+    """
     result = RunResult()
     current = request
     while True:
         try:
-            for page in iter_pages(client, current):
+            pages = iter_pages(client, current)
+            for page in read_ahead(pages) if prefetch else pages:
                 if page.number == 1 and current.resume_token is None:
                     result.first_response_date = page.response_date
                 outcome = sink.write_page(page)
