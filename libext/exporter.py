@@ -155,6 +155,59 @@ def export(
     return ExportReport(fmt, writer.written, writer.refused, writer.stats.get("stripped", 0))
 
 
+class _Buffer:
+    """A write-only file collecting bytes until the streaming generator takes them."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(data)
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+def export_chunks(
+    source: RecordSource,
+    fmt: str,
+    report: ExportReport,
+    *,
+    library: str | None = None,
+    since: datetime | None = None,
+    keys: Sequence[int | str] | None = None,
+    include_deleted: bool = False,
+    flush_every: int = 100,
+) -> Iterator[bytes]:
+    """The export as a stream of byte chunks (for an HTTP response); fills ``report``."""
+    buffer = _Buffer()
+    writer = MarcWriter(buffer, fmt)  # type: ignore[arg-type]
+    key_slices: list[Sequence[int | str] | None] = (
+        [keys[i : i + PAGE] for i in range(0, len(keys), PAGE)] if keys is not None else [None]
+    )
+    count = 0
+    for part in key_slices:
+        for item in iter_source(
+            source, library=library, since=since, keys=part, include_deleted=include_deleted
+        ):
+            record, stored = _prepared(item)
+            if record is None:
+                writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
+                continue
+            writer.write(record, stored if fmt == "iso2709" else None)
+            count += 1
+            if count % flush_every == 0:
+                yield buffer.take()
+    writer.close()
+    report.written = writer.written
+    report.refused = writer.refused
+    report.stripped_characters = writer.stats.get("stripped", 0)
+    yield buffer.take()
+
+
 def query_record_ids(session: Session, q: str, library: str | None = None) -> list[int]:
     """Ids of the store's live records in the editions a search for ``q`` finds."""
     from libext.models import Library, Record
@@ -188,4 +241,12 @@ def query_record_ids(session: Session, q: str, library: str | None = None) -> li
     return sorted(set(ids))[:MAX_QUERY_RECORDS]
 
 
-__all__ = ["CONTENT_TYPES", "SUFFIXES", "WRITE_FORMATS", "ExportReport", "export", "iter_source"]
+__all__ = [
+    "CONTENT_TYPES",
+    "SUFFIXES",
+    "WRITE_FORMATS",
+    "ExportReport",
+    "export",
+    "export_chunks",
+    "iter_source",
+]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pymarc
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
@@ -44,6 +44,20 @@ MAX_REPORTED_ERRORS = 10_000
 EXAMPLES = 5
 
 Progress = Callable[[int, int], None]
+_OUTCOME_COLUMNS = (
+    "ordinal",
+    "offset",
+    "action",
+    "record_id",
+    "control_number",
+    "title",
+    "reason",
+    "matched_by",
+    "previous_marc",
+    "previous_deleted",
+    "previous_holdings",
+    "raw",
+)
 
 
 class ImportOptionError(ValueError):
@@ -356,11 +370,14 @@ class Importer:
             return
         self.store.flush()
         assert self.batch is not None
+        rows = []
         for outcome, target in outcomes:
             if target is not None:
                 outcome.record_id = target.id
-            outcome.batch_id = self.batch.id
-        self.session.add_all([o for o, _ in outcomes])
+            rows.append({name: getattr(outcome, name) for name in _OUTCOME_COLUMNS})
+            rows[-1]["batch_id"] = self.batch.id
+        # one multi-row INSERT instead of an ORM object per record
+        self.session.execute(insert(ImportOutcome), rows)
         batch, report = self.batch, self.report
         batch.last_ordinal = chunk[-1].ordinal
         batch.read = report.read

@@ -53,6 +53,8 @@ class ImportBatch(Base):
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     #: A file-level error (unreadable file) or a note such as a suggested encoding.
     message: Mapped[str] = mapped_column(Text, default="")
+    #: A staged batch's dry-run report (JSON: examples and first errors) shown before confirming.
+    summary: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[datetime] = mapped_column(default=utcnow)
     finished: Mapped[datetime | None] = mapped_column()
     reverted: Mapped[datetime | None] = mapped_column()

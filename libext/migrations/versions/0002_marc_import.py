@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("rejected", sa.Integer(), nullable=False),
         sa.Column("deleted", sa.Integer(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("created", sa.DateTime(), nullable=False),
         sa.Column("finished", sa.DateTime(), nullable=True),
         sa.Column("reverted", sa.DateTime(), nullable=True),

@@ -1,0 +1,161 @@
+"""What the import pages and the import API share: storing an upload, staging, reporting.
+
+Kept out of the views so that the HTML blueprint and the JSON API stay thin and behave alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from libext.importer import ImportOptions, ImportReport, run_import
+from libext.models import ImportBatch, ImportOutcome, Library
+from marc.encoding import canonical_encoding
+from marc.formats import canonical_format
+
+_COPY = 1 << 20
+
+
+def upload_dir() -> Path:
+    """Where uploads are kept until imported (created when missing)."""
+    configured = current_app.config.get("LIBEXT_MARC_UPLOAD_DIR")
+    folder = Path(configured) if configured else Path(current_app.instance_path) / "libext-imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_upload(upload: FileStorage) -> tuple[Path, str]:
+    """Copy an uploaded file to :func:`upload_dir` in chunks; returns (path, original name).
+
+    Werkzeug has already spooled a large upload to a temporary file; copying in chunks keeps
+    memory flat whatever the size. The size limit is enforced on the request itself.
+    """
+    name = Path(upload.filename or "upload").name[:200] or "upload"
+    target = upload_dir() / f"{uuid.uuid4().hex}-{name}"
+    with open(target, "wb") as out:
+        while chunk := upload.stream.read(_COPY):
+            out.write(chunk)
+    return target, name
+
+
+def options_from(form: Any, user: str) -> ImportOptions:
+    """Import options from a form or query mapping (raises ValueError subclasses)."""
+    dry = str(form.get("dry_run", "")).lower() in ("1", "true", "yes", "on")
+    return ImportOptions(
+        format=canonical_format(form.get("format") or "auto"),
+        encoding=canonical_encoding(form.get("encoding") or "auto"),
+        match=form.get("match") or None,  # type: ignore[arg-type]
+        on_match=form.get("on_match") or "replace",
+        dry_run=dry,
+        batch_size=current_app.config["LIBEXT_STORE_BATCH_SIZE"],
+        user=user,
+    )
+
+
+def stage(
+    state: Any, library: Library, path: Path, name: str, options: ImportOptions
+) -> tuple[ImportBatch, ImportReport]:
+    """Dry-run ``path`` and keep it as a staged batch awaiting confirmation."""
+    options.dry_run = True
+    report = run_import(state.store(), library, path, options, filename=name)
+    session: Session = state.db.session
+    batch = ImportBatch(
+        library_id=library.id,
+        filename=name[:512],
+        staged_path=str(path),
+        format=report.format,
+        encoding=options.encoding,
+        match_rules=",".join(options.match),
+        on_match=options.on_match,
+        status="staged",
+        user=options.user[:255],
+        read=report.read,
+        created_count=report.created,
+        updated=report.updated,
+        skipped=report.skipped,
+        rejected=report.rejected,
+        deleted=report.deleted,
+        message=report.message,
+        summary=json.dumps(
+            {"examples": report.examples, "errors": [e.to_dict() for e in report.errors[:200]]},
+            ensure_ascii=False,
+        ),
+    )
+    session.add(batch)
+    session.commit()
+    report.batch = batch.id
+    return batch, report
+
+
+def confirm(state: Any, batch: ImportBatch) -> ImportReport:
+    """Run a staged batch for real (the staged row becomes the running batch's record)."""
+    if batch.status != "staged" or not batch.staged_path:
+        raise ValueError(f"batch {batch.id} is {batch.status}, not waiting for confirmation")
+    path = Path(batch.staged_path)
+    if not path.exists():
+        raise ValueError(f"the uploaded file of batch {batch.id} is gone; upload it again")
+    options = ImportOptions(
+        format=batch.format or "auto",
+        encoding=batch.encoding,
+        match=batch.match_rules,  # type: ignore[arg-type]
+        on_match=batch.on_match,
+        batch_size=current_app.config["LIBEXT_STORE_BATCH_SIZE"],
+        user=batch.user,
+    )
+    session: Session = state.db.session
+    library = batch.library
+    name = batch.filename
+    session.delete(batch)  # the real run creates its own batch row with outcomes
+    session.commit()
+    try:
+        return run_import(state.store(), library, path, options, filename=name)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> dict[str, Any]:
+    """A stored batch as the report the CLI prints, with up to ``errors`` rejects."""
+    rows = session.scalars(
+        select(ImportOutcome)
+        .where(ImportOutcome.batch_id == batch.id, ImportOutcome.action == "rejected")
+        .order_by(ImportOutcome.ordinal)
+        .limit(errors)
+    ).all()
+    return {
+        "batch": batch.id,
+        "library": batch.library.code,
+        "file": batch.filename,
+        "format": batch.format,
+        "status": batch.status,
+        "dry_run": batch.status == "staged",
+        "on_match": batch.on_match,
+        "match": batch.match_rules,
+        "read": batch.read,
+        "created": batch.created_count,
+        "updated": batch.updated,
+        "skipped": batch.skipped,
+        "rejected": batch.rejected,
+        "deleted": batch.deleted,
+        "message": batch.message,
+        "created_at": batch.created.isoformat(timespec="seconds"),
+        "finished_at": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
+        "errors": [
+            {
+                "ordinal": r.ordinal,
+                "offset": r.offset,
+                "control_number": r.control_number,
+                "reason": r.reason,
+            }
+            for r in rows
+        ],
+    }

@@ -1,0 +1,273 @@
+"""The import pipeline on SQLite and PostgreSQL: every shared file, matching, overlay,
+deletions, revert, dry run, idempotency, and round trips through export."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from pathlib import Path
+
+import pymarc
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from libext.exporter import export
+from libext.importer import ImportOptions, RevertError, rejects, revert_batch, run_import
+from libext.models import Holding, ImportBatch, ImportOutcome, Library, MatchKey, Record
+from marc.errors import UnusableInput
+from marc.reader import MarcReader, decode_iso2709
+from tests.libext.marc_files import book, many, write_iso
+from tests.marc.helpers import run_yaz
+from tests.paths import MARC_DIR
+
+
+@pytest.fixture
+def ctx(app: Flask):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        state = app.extensions["libext"]
+        session = state.db.session
+        session.add(Library(code="HNM", name="Thư viện tỉnh Hà Nam"))
+        session.add(Library(code="PLY", name="Thư viện thành phố Phủ Lý"))
+        session.commit()
+        yield state
+
+
+def _lib(state, code: str = "HNM") -> Library:  # type: ignore[no-untyped-def]
+    return state.db.session.scalar(select(Library).where(Library.code == code))
+
+
+def _import(state, path, **options):  # type: ignore[no-untyped-def]
+    library = _lib(state, options.pop("library", "HNM"))
+    return run_import(state.store(), library, path, ImportOptions(**options))
+
+
+def _live(state) -> int:  # type: ignore[no-untyped-def]
+    session = state.db.session
+    return session.scalar(select(func.count(Record.id)).where(Record.deleted.is_(False)))
+
+
+SHARED = sorted(p for p in MARC_DIR.iterdir() if p.name != "SOURCES.txt")
+
+
+def test_every_shared_file_goes_through_the_importer(ctx) -> None:  # type: ignore[no-untyped-def]
+    unusable = 0
+    for path in SHARED:
+        try:
+            report = _import(ctx, path)
+        except UnusableInput as exc:
+            assert path.name in str(exc)
+            unusable += 1
+            continue
+        d = report.to_dict()
+        assert d["read"] == d["created"] + d["updated"] + d["skipped"] + d["rejected"], path.name
+        assert len(d["errors"]) == d["rejected"], path.name
+        assert all(e["reason"] for e in d["errors"])
+        batch = ctx.db.session.get(ImportBatch, report.batch)
+        assert batch.status == "done" and batch.read == d["read"]
+        outcomes = ctx.db.session.scalar(
+            select(func.count(ImportOutcome.id)).where(ImportOutcome.batch_id == batch.id)
+        )
+        assert outcomes == d["read"]
+    assert unusable <= 3
+    assert _live(ctx) > 400
+
+
+def test_valid_utf8_records_export_byte_identical(ctx) -> None:  # type: ignore[no-untyped-def]
+    path = MARC_DIR / "marc4j__pride-and-prejudice-fixed.mrc"
+    report = _import(ctx, path, match=("001",))
+    assert report.rejected < report.read
+    # the file repeats some 001s: the last copy is the one stored
+    last: dict[str, tuple[bytes, bool]] = {}
+    for r in MarcReader(path):
+        if r.ok:
+            last[r.control_number] = (r.raw, r.marc == r.raw)
+    expected = {cn: raw for cn, (raw, canonical) in last.items() if canonical}
+    assert len(expected) > 200
+    out = io.BytesIO()
+    export(ctx.record_source(), out, "iso2709", library="HNM")
+    exported = {}
+    for chunk in out.getvalue().split(b"\x1d")[:-1]:
+        item = decode_iso2709(chunk + b"\x1d", forced="utf-8")
+        control = item.record.get("001")
+        exported[control.data.strip() if control else None] = chunk + b"\x1d"
+    assert len(exported) == len(last)
+    assert {cn: exported[cn] for cn in expected} == expected
+
+
+def test_marc8_import_exports_what_yaz_converts(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = MARC_DIR / "marc4j__brkrtest.mrc"
+    report = _import(ctx, path, match=("001",))  # its test records share one ISBN
+    assert report.created == 8 and report.rejected == 0
+    out = io.BytesIO()
+    export(ctx.record_source(), out, "iso2709", library="HNM")
+    ours = tmp_path / "ours.mrc"
+    ours.write_bytes(out.getvalue())
+    checked = run_yaz("-n", str(ours))
+    assert checked.returncode == 0 and checked.stderr == b""
+    theirs = run_yaz("-f", "MARC-8", "-t", "UTF-8", "-o", "marc", str(path)).stdout
+
+    def fields(data: bytes) -> dict[str, list]:
+        found = {}
+        for chunk in data.split(b"\x1d")[:-1]:
+            record = decode_iso2709(chunk + b"\x1d", forced="utf-8").record
+            found[record["001"].data] = [
+                (f.tag, unicodedata.normalize("NFC", f.value())) for f in record.fields
+            ]
+        return found
+
+    assert fields(out.getvalue()) == fields(theirs)
+
+
+def test_reimport_is_idempotent(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_iso(tmp_path / "books.mrc", many(50))
+    first = _import(ctx, path)
+    assert (first.created, first.updated, first.rejected) == (50, 0, 0)
+    session = ctx.db.session
+    stamps = dict(session.execute(select(Record.id, Record.datestamp)).all())
+    second = _import(ctx, path)
+    assert (second.created, second.updated, second.skipped) == (0, 0, 50)
+    assert dict(session.execute(select(Record.id, Record.datestamp)).all()) == stamps
+    assert session.scalar(select(func.count(Holding.id))) == 50
+
+
+@pytest.mark.parametrize(
+    ("rule", "incoming"),
+    [
+        ("035", {"system": "(OCoLC)12345"}),
+        ("isbn", {"isbn": "0-306-40615-2 (pbk.)"}),  # ISBN-10 matches the stored ISBN-13
+        ("issn", {"issn": "0317-8471"}),
+    ],
+)
+def test_matching_rules(ctx, tmp_path: Path, rule: str, incoming: dict) -> None:  # type: ignore[no-untyped-def]
+    stored = book(
+        "local1", "Old title", system="(OCoLC)12345", isbn="9780306406157", issn="0317-8471"
+    )
+    _import(ctx, write_iso(tmp_path / "a.mrc", [stored]))
+    newer = book("vendor9", "New title", org="OCoLC", **incoming)
+    report = _import(ctx, write_iso(tmp_path / "b.mrc", [newer]), match=(rule,))
+    assert report.updated == 1 and report.created == 0
+    assert report.examples["updated"][0]["matched_by"] == rule
+    titles = ctx.db.session.scalars(select(Record.title)).all()
+    assert len(titles) == 1 and titles[0].startswith("New title")
+
+
+def test_001_with_another_003_is_not_a_match(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _import(ctx, write_iso(tmp_path / "a.mrc", [book("123", "Ours", org="VN-HNM")]))
+    report = _import(ctx, write_iso(tmp_path / "b.mrc", [book("123", "Theirs", org="DLC")]))
+    assert report.created == 1
+    assert _live(ctx) == 2
+
+
+def test_on_match_actions(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    original = book("m1", "Truyện Kiều", local="Bản của thư viện", barcode="HNM-1")
+    _import(ctx, write_iso(tmp_path / "a.mrc", [original]))
+    vendor = book("m1", "Truyện Kiều (bản mới)", barcode="VENDOR-9")
+    path = write_iso(tmp_path / "b.mrc", [vendor])
+
+    assert _import(ctx, path, on_match="skip").skipped == 1
+    merged = _import(ctx, path, on_match="merge")
+    assert merged.updated == 1
+    session = ctx.db.session
+    record = session.scalar(select(Record).where(Record.local_id == "m1"))
+    parsed = decode_iso2709(record.marc, forced="utf-8").record
+    assert parsed["245"]["a"] == "Truyện Kiều (bản mới)"
+    assert parsed["590"]["a"] == "Bản của thư viện"  # local field kept
+    assert sorted(h.barcode for h in record.holdings) == ["HNM-1", "VENDOR-9"]
+
+    replaced = _import(ctx, path, on_match="replace")
+    assert replaced.updated == 1
+    session.refresh(record)
+    assert [h.barcode for h in record.holdings] == ["VENDOR-9"]
+    assert "Bản của thư viện".encode() not in record.marc
+
+    always = _import(ctx, path, on_match="always-new")
+    assert always.created == 1
+    assert session.scalar(select(func.count(Record.id))) == 2
+
+
+def test_deletions_by_leader_05(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _import(ctx, write_iso(tmp_path / "a.mrc", [book("d1", "Gone soon"), book("d2", "Stays")]))
+    deletions = [book("d1", "Gone soon", status="d"), book("zz", "Never had it", status="d")]
+    report = _import(ctx, write_iso(tmp_path / "b.mrc", deletions))
+    assert (report.updated, report.deleted, report.skipped) == (1, 1, 1)
+    assert "not in this library" in report.examples["skipped"][0]["reason"]
+    record = ctx.db.session.scalar(select(Record).where(Record.local_id == "d1"))
+    assert record.deleted  # kept for OAI as a deletion
+
+
+def test_revert_restores_the_catalogue(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _import(ctx, write_iso(tmp_path / "a.mrc", [book("r1", "Original", barcode="X1")]))
+    session = ctx.db.session
+    before = session.scalar(select(Record).where(Record.local_id == "r1")).marc
+    batch_file = write_iso(
+        tmp_path / "b.mrc",
+        [book("r1", "Overlaid", barcode="X2"), book("r2", "Brand new"), book("r1x", "New too")],
+    )
+    report = _import(ctx, batch_file)
+    assert (report.created, report.updated) == (2, 1)
+    batch = session.get(ImportBatch, report.batch)
+    result = revert_batch(ctx.store(), batch)
+    assert (result.removed, result.restored) == (2, 1)
+    record = session.scalar(select(Record).where(Record.local_id == "r1"))
+    assert record.marc == before and [h.barcode for h in record.holdings] == ["X1"]
+    assert _live(ctx) == 1
+    with pytest.raises(RevertError):
+        revert_batch(ctx.store(), batch)
+
+
+def test_dry_run_writes_nothing(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _import(ctx, write_iso(tmp_path / "a.mrc", [book("x1", "Here")]))
+    path = write_iso(tmp_path / "b.mrc", [book("x1", "Here, changed"), book("x2", "New")])
+    report = _import(ctx, path, dry_run=True)
+    assert (report.created, report.updated, report.batch) == (1, 1, None)
+    assert report.examples["created"][0]["control_number"] == "x2"
+    session = ctx.db.session
+    assert session.scalar(select(func.count(Record.id))) == 1
+    assert session.scalar(select(func.count(ImportBatch.id))) == 1
+
+
+def test_rejects_download_in_input_format(ctx) -> None:  # type: ignore[no-untyped-def]
+    report = _import(ctx, MARC_DIR / "rubymarc__three-records-second-bad.xml")
+    assert report.rejected == 1
+    batch = ctx.db.session.get(ImportBatch, report.batch)
+    data = b"".join(rejects(ctx.db.session, batch))
+    assert data.startswith(b"<?xml") and data.count(b"<record") == 1
+
+
+def test_match_keys_follow_writes(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _import(ctx, write_iso(tmp_path / "a.mrc", [book("k1", "T", isbn="9786042083553")]))
+    session = ctx.db.session
+    keys = session.execute(select(MatchKey.kind, MatchKey.value)).all()
+    assert ("isbn", "9786042083553") in keys
+    _import(ctx, write_iso(tmp_path / "b.mrc", [book("k1", "T", isbn="9780306406157")]))
+    keys = session.execute(select(MatchKey.kind, MatchKey.value)).all()
+    assert ("isbn", "9786042083553") not in keys and ("isbn", "9780306406157") in keys
+
+
+def test_holdings_from_koha_952_and_852(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    koha = book("k952", "Koha item record")
+    koha.add_field(
+        pymarc.Field(
+            "952",
+            pymarc.Indicators(" ", " "),
+            [
+                pymarc.Subfield("a", "PLY"),
+                pymarc.Subfield("o", "895.92 NG"),
+                pymarc.Subfield("p", "PLY000123"),
+                pymarc.Subfield("7", "1"),
+            ],
+        )
+    )
+    report = _import(
+        ctx,
+        write_iso(tmp_path / "koha.mrc", [koha, book("k852", "T", barcode="Z9")]),
+        library="PLY",
+    )
+    assert report.created == 2
+    session = ctx.db.session
+    holdings = {h.barcode: h for h in session.scalars(select(Holding))}
+    assert holdings["PLY000123"].call_number == "895.92 NG"
+    assert holdings["PLY000123"].status == "not for loan"
+    assert "Z9" in holdings
+    assert all(h.library_id == _lib(ctx, "PLY").id for h in holdings.values())
