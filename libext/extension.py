@@ -27,6 +27,7 @@ BLUEPRINTS: dict[str, str] = {
     "oai": "blueprints.oai:bp",
     "sru": "blueprints.sru:bp",
     "admin": "blueprints.admin:bp",
+    "cataloguing": "blueprints.cataloguing:bp",
 }
 
 #: Feature initialisers called from ``init_app`` with ``(app, state)``: each feature wires
