@@ -348,6 +348,8 @@ class Provider:
             assert fmt is not None
             query = ListQuery(since=request.since, until=request.until, set_spec=request.set_spec)
             cursor, size = 0, self.source.count(query)
+            if size == 0:
+                raise NoRecordsMatch("No records match this request.")
 
         page, more = self._page(query)
         if not page:
