@@ -82,8 +82,8 @@ class SearchEngine(ABC):
     name: str = ""
 
     @abstractmethod
-    def index(self, session: Session, docs: Sequence[SearchDoc]) -> None:
-        """Insert or replace the full-text rows of ``docs``."""
+    def index(self, session: Session, docs: Sequence[SearchDoc], *, fresh: bool = False) -> None:
+        """Insert or replace the full-text rows of ``docs`` (``fresh``: known to be new)."""
 
     @abstractmethod
     def delete(self, session: Session, cluster_ids: Sequence[int]) -> None:

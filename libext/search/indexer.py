@@ -285,6 +285,12 @@ def bulk_load(
     keys: dict[int, str] = {}
 
     def flush() -> None:
+        new_values: list[dict[str, object]] = []
+        packed = {
+            d.cluster_id: pack(codes.bulk_codes(d.facets, next_facet_id, new_values)) for d in docs
+        }
+        if new_values:
+            session.execute(SearchFacet.__table__.insert(), new_values)
         session.execute(
             cluster_table.insert(),
             [
@@ -300,13 +306,13 @@ def bulk_load(
                     "language": d.language[:3],
                     "title_sort": d.title_sort,
                     "library_count": d.library_count,
-                    "facet_ids": pack(codes.bulk_codes(d.facets, next_facet_id)),
+                    "facet_ids": packed[d.cluster_id],
                     "updated": now,
                 }
                 for d in docs
             ],
         )
-        engine.index(session, docs)
+        engine.index(session, docs, fresh=True)
         docs.clear()
         keys.clear()
 

@@ -131,10 +131,11 @@ class PostgresEngine(SearchEngine):
 
     name = "postgresql"
 
-    def index(self, session: Session, docs: Sequence[SearchDoc]) -> None:
+    def index(self, session: Session, docs: Sequence[SearchDoc], *, fresh: bool = False) -> None:
         if not docs:
             return
-        self.delete(session, [d.cluster_id for d in docs])
+        if not fresh:
+            self.delete(session, [d.cluster_id for d in docs])
         session.execute(
             text(
                 f"INSERT INTO {TABLE} (cluster_id, doc, exact, facets, library_count) VALUES"

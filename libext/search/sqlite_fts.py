@@ -111,10 +111,11 @@ class SqliteEngine(SearchEngine):
 
     name = "sqlite"
 
-    def index(self, session: Session, docs: Sequence[SearchDoc]) -> None:
+    def index(self, session: Session, docs: Sequence[SearchDoc], *, fresh: bool = False) -> None:
         if not docs:
             return
-        self.delete(session, [d.cluster_id for d in docs])
+        if not fresh:
+            self.delete(session, [d.cluster_id for d in docs])
         session.execute(
             text(
                 f"INSERT INTO {TABLE} (rowid, title, author, subject, other, isbn, facets, exact,"
