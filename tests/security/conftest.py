@@ -55,6 +55,8 @@ class Seeded:
     record_id: int
     tokens: dict[str, str]
     user_ids: dict[str, int]
+    #: An import batch of TARGET (None until the import feature is there).
+    batch_id: int | None = None
 
 
 #: role name → (libext role, libraries)
@@ -84,7 +86,28 @@ def seed(app: Flask) -> Seeded:
             tokens[person] = accounts.create_token(session, person).secret
             ids[person] = user.id
         assert session.get(Record, record_id) is not None
-        return Seeded(record_id, tokens, ids)
+        return Seeded(record_id, tokens, ids, _import_batch(app))
+
+
+def _import_batch(app: Flask) -> int | None:
+    """Import one small file into TARGET, so batch endpoints have a batch to act on."""
+    try:
+        from libext.importer import import_file
+    except ImportError:  # the import feature is not there yet
+        return None
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "batch.mrc"
+        record = a_record("Lô nhập thử")
+        record["001"].data = "sec-batch-1"
+        path.write_bytes(record.as_marc())
+        state = app.extensions["libext"]
+        store = state.store()
+        report = import_file(store, store.library(TARGET), path)
+        state.db.session.commit()
+        return report.batch
 
 
 @pytest.fixture

