@@ -21,11 +21,11 @@ class UnusableInput(MarcError):
     """
 
 
-class UnknownEncoding(MarcError):
+class UnknownEncoding(MarcError, ValueError):
     """Raised when an encoding name given by the user is not one the reader knows."""
 
 
-class UnknownFormat(MarcError):
+class UnknownFormat(MarcError, ValueError):
     """Raised when a format name given by the user is not one the reader or writer knows."""
 
 

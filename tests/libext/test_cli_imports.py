@@ -1,0 +1,122 @@
+"""``flask libext import|export|imports``: the JSON report, exit statuses, export formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from lxml import etree
+
+from marc.reader import MarcReader
+from tests.libext.marc_files import book, write_iso
+from tests.marc.helpers import run_yaz
+from tests.paths import MARC_DIR, XSD_DIR
+
+
+@pytest.fixture
+def cli(app: Flask, runner: FlaskCliRunner) -> FlaskCliRunner:
+    assert (
+        runner.invoke(args=["libext", "library", "add", "HNM", "--name", "Hà Nam"]).exit_code == 0
+    )
+    return runner
+
+
+def _import(cli: FlaskCliRunner, *args: str):  # type: ignore[no-untyped-def]
+    return cli.invoke(args=["libext", "import", *args])
+
+
+def test_json_report_and_exit_0(cli: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_iso(tmp_path / "ok.mrc", [book("c1", "Một"), book("c2", "Hai")])
+    result = _import(cli, str(path), "--library", "HNM", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"batch", "read", "created", "updated", "skipped", "rejected", "errors"} <= set(report)
+    assert (report["read"], report["created"], report["errors"]) == (2, 2, [])
+
+
+def test_rejects_give_exit_1_with_positions(cli: FlaskCliRunner) -> None:
+    path = MARC_DIR / "marc4j__pride-and-prejudice-with-many-errors.mrc"
+    result = _import(cli, str(path), "--library", "HNM", "--json", "--match", "001")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert (
+        report["read"]
+        == report["created"] + report["updated"] + report["skipped"] + report["rejected"]
+    )
+    error = report["errors"][0]
+    assert set(error) == {"ordinal", "offset", "control_number", "reason"}
+    assert isinstance(error["offset"], int) and error["reason"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--library", "NOPE"],
+        ["--library", "HNM", "--on-match", "explode"],
+        ["--library", "HNM", "--encoding", "klingon"],
+        ["--library", "HNM", "--match", "title"],
+        ["--library", "HNM", "--format", "pdf"],
+    ],
+)
+def test_unusable_arguments_exit_2(cli: FlaskCliRunner, tmp_path: Path, args: list[str]) -> None:
+    path = write_iso(tmp_path / "ok.mrc", [book("c1", "Một")])
+    result = _import(cli, str(path), *args, "--json")
+    assert result.exit_code == 2
+
+
+def test_unreadable_file_exits_2(cli: FlaskCliRunner, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not MARC\n")
+    result = _import(cli, str(notes), "--library", "HNM", "--json")
+    assert result.exit_code == 2
+    assert "not in a MARC format" in result.output
+    assert _import(cli, str(tmp_path / "missing.mrc"), "--library", "HNM").exit_code == 2
+
+
+def test_dry_run_then_import_then_revert(cli: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_iso(tmp_path / "ok.mrc", [book("c1", "Một")])
+    dry = json.loads(_import(cli, str(path), "--library", "HNM", "--dry-run", "--json").output)
+    assert dry["dry_run"] and dry["created"] == 1 and dry["batch"] is None
+    real = json.loads(_import(cli, str(path), "--library", "HNM", "--json").output)
+    listed = json.loads(cli.invoke(args=["libext", "imports", "list", "--json"]).output)
+    assert [b["batch"] for b in listed["batches"]] == [real["batch"]]
+    reverted = cli.invoke(args=["libext", "imports", "revert", str(real["batch"]), "--json"])
+    assert reverted.exit_code == 0 and json.loads(reverted.output)["removed"] == 1
+    assert cli.invoke(args=["libext", "imports", "revert", str(real["batch"])]).exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["iso2709", "marcxml", "json", "mrk"])
+def test_export_formats(cli: FlaskCliRunner, tmp_path: Path, fmt: str) -> None:
+    _import(cli, str(MARC_DIR / "marc4j__brkrtest_UTF8.mrc"), "--library", "HNM", "--match", "001")
+    out = tmp_path / f"out.{fmt}"
+    result = cli.invoke(
+        args=["libext", "export", "--format", fmt, "--library", "HNM", "-o", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["written"] == 8
+    assert len([r for r in MarcReader(out) if r.ok]) == 8
+    if fmt == "iso2709":
+        checked = run_yaz("-n", str(out))
+        assert checked.returncode == 0 and checked.stderr == b""
+    if fmt == "marcxml":
+        schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "MARC21slim.xsd")))
+        assert schema.validate(etree.parse(str(out)))
+
+
+def test_export_to_stdout_and_filters(cli: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_iso(tmp_path / "ok.mrc", [book("c1", "Một"), book("c2", "Hai")])
+    _import(cli, str(path), "--library", "HNM")
+    _import(
+        cli, str(write_iso(tmp_path / "d.mrc", [book("c2", "Hai", status="d")])), "--library", "HNM"
+    )
+    plain = cli.invoke(args=["libext", "export"])
+    assert plain.exit_code == 0 and plain.stdout_bytes.count(b"\x1d") == 1
+    withdeleted = cli.invoke(args=["libext", "export", "--include-deleted", "--format", "mrk"])
+    assert withdeleted.stdout_bytes.count(b"=LDR") == 2
+    assert b"=LDR  00" in withdeleted.stdout_bytes and b"dam\\a22" in withdeleted.stdout_bytes
+    assert cli.invoke(args=["libext", "export", "--since", "soon"]).exit_code == 2
+    none = cli.invoke(args=["libext", "export", "--since", "2999-01-01"])
+    assert none.exit_code == 0 and none.stdout_bytes == b""
