@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from libext.db import get_db
 from libext.models import HarvestRun, HarvestSource, utcnow
 from oai.harvest import (
+    HarvestError,
     HarvestPage,
     HarvestRequest,
     OAIClient,
@@ -41,6 +42,7 @@ from oai.harvest import (
     RunResult,
     run,
 )
+from oai.harvest.address import check_base_url
 from oai.harvest.records import DC_NS, MARC_NS, parse_datestamp
 from oai.source import Provenance
 
@@ -119,8 +121,14 @@ def retry_policy(config: dict[str, Any] | Any) -> RetryPolicy:
 
 
 def make_client(url: str, config: Any) -> OAIClient:
-    """An OAI client for ``url`` configured from ``config``."""
-    return OAIClient(url, retry_policy(config), contact=config.get("LIBEXT_HARVEST_CONTACT"))
+    """An OAI client for ``url`` configured from ``config``; redirects are checked too."""
+    allowed = tuple(config.get("LIBEXT_HARVEST_ALLOWED_NETWORKS") or ())
+    return OAIClient(
+        url,
+        retry_policy(config),
+        contact=config.get("LIBEXT_HARVEST_CONTACT"),
+        url_guard=lambda target: check_base_url(target, allowed),
+    )
 
 
 class StoreSink:
@@ -330,7 +338,12 @@ def harvest_source(
     client = make_client(url, config)
     error: str | None = None
     try:
+        # Checked at every run, not only when added: a host name can move into the network.
+        check_base_url(url, config.get("LIBEXT_HARVEST_ALLOWED_NETWORKS") or ())
         result = run(client, request, sink)
+        error = result.error
+    except HarvestError as exc:  # refused before the first request
+        result = RunResult(status="failed", error=str(exc))
         error = result.error
     except Exception as exc:  # a store or database failure: logged, the source reported failed
         log.exception("harvest of %s failed", code)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 import sickle
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 _OAI = f"{{{feed.OAI_NS}}}"
 USER_AGENT = "libext-harvester/0.1 (OAI-PMH)"
+#: Redirects followed per request (each target checked by the URL guard).
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 class OAIClient:
     """Talks OAI-PMH to one repository, retrying as :class:`RetryPolicy` says.
 
-    ``sleep`` and ``rng`` are injectable so callers (and tests) can observe the waits.
+    ``sleep`` and ``rng`` are injectable so callers (and tests) can observe the waits;
+    ``url_guard`` is called with every redirect target and raises to refuse it.
     """
 
     def __init__(
@@ -179,11 +183,12 @@ class OAIClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        url_guard: Callable[[str], object] | None = None,
     ) -> None:
         self.base_url = base_url
         self.policy = policy or RetryPolicy()
         self._session = session or requests.Session()
-        self._session.max_redirects = 5
+        self._url_guard = url_guard
         self._headers = {"User-Agent": user_agent}
         if contact:
             self._headers["From"] = contact
@@ -383,34 +388,54 @@ class OAIClient:
         return _Response(params, root, cleaned)
 
     def _get(self, params: Mapping[str, Any]) -> tuple[int, Mapping[str, str], bytes]:
-        """One HTTP GET, body read with the size limit; raises requests exceptions."""
+        """One HTTP GET, redirects checked, body read with the size limit.
+
+        Redirects are followed here, not by requests, so that each target goes through the
+        URL guard (a redirect must not lead the harvester into the internal network).
+        """
         policy = self.policy
-        self.requests_made += 1
-        with self._session.get(
-            self.base_url,
-            params=dict(params),
-            headers=self._headers,
-            timeout=(policy.connect_timeout, policy.read_timeout),
-            stream=True,
-        ) as response:
-            if response.status_code >= 500 or response.status_code == 429:
-                return response.status_code, response.headers, b""
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > policy.max_page_bytes:
-                raise BrokenPageError(
-                    f"{self.base_url}: response of {length} bytes is over the "
-                    f"{policy.max_page_bytes} byte limit"
-                )
-            chunks = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=256 * 1024):
-                size += len(chunk)
-                if size > policy.max_page_bytes:
+        url = self.base_url
+        query: dict[str, Any] | None = dict(params)
+        for _hop in range(MAX_REDIRECTS + 1):
+            self.requests_made += 1
+            with self._session.get(
+                url,
+                params=query,
+                headers=self._headers,
+                timeout=(policy.connect_timeout, policy.read_timeout),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                status = response.status_code
+                if response.is_redirect:
+                    location = response.headers.get("Location")
+                    if not location:
+                        raise UnexpectedResponse(f"{url}: HTTP {status} without a Location")
+                    url = urljoin(response.url, location)
+                    if self._url_guard is not None:
+                        self._url_guard(url)
+                    query = None  # the Location carries the whole request
+                    continue
+                if status >= 500 or status == 429:
+                    return status, response.headers, b""
+                length = response.headers.get("Content-Length")
+                if length and length.isdigit() and int(length) > policy.max_page_bytes:
                     raise BrokenPageError(
-                        f"{self.base_url}: response is over the {policy.max_page_bytes} byte limit"
+                        f"{self.base_url}: response of {length} bytes is over the "
+                        f"{policy.max_page_bytes} byte limit"
                     )
-                chunks.append(chunk)
-            return response.status_code, response.headers, b"".join(chunks)
+                chunks = []
+                size = 0
+                for chunk in response.iter_content(chunk_size=256 * 1024):
+                    size += len(chunk)
+                    if size > policy.max_page_bytes:
+                        raise BrokenPageError(
+                            f"{self.base_url}: response is over the "
+                            f"{policy.max_page_bytes} byte limit"
+                        )
+                    chunks.append(chunk)
+                return status, response.headers, b"".join(chunks)
+        raise UnexpectedResponse(f"{self.base_url}: more than {MAX_REDIRECTS} redirects")
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of base * 2^(attempt-1)."""

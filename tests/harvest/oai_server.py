@@ -42,13 +42,20 @@ class Fault:
     times: int = 1
     status: int = 200
     retry_after: str | None = None
+    location: str | None = None
     delay: float = 0.0
     content: bytes = b""
 
 
-def status(code: int, page: str | None = FIRST, times: int = 1, retry_after: str | None = None):
-    """An HTTP error answer."""
-    return Fault("status", page, times, status=code, retry_after=retry_after)
+def status(
+    code: int,
+    page: str | None = FIRST,
+    times: int = 1,
+    retry_after: str | None = None,
+    location: str | None = None,
+) -> Fault:
+    """An HTTP error (or redirect, with ``location``) answer."""
+    return Fault("status", page, times, status=code, retry_after=retry_after, location=location)
 
 
 def slow(delay: float, page: str | None = FIRST, times: int = 1) -> Fault:
@@ -150,6 +157,8 @@ def _make_handler(server: OAIServer) -> type[BaseHTTPRequestHandler]:
                 self.send_response(fault.status)
                 if fault.retry_after is not None:
                     self.send_header("Retry-After", fault.retry_after)
+                if fault.location is not None:
+                    self.send_header("Location", fault.location)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

@@ -206,3 +206,25 @@ def test_provider_repeating_its_token_is_stopped(make_client, sink):
         result = run(make_client(server.url), REQUEST, sink)
     assert not result.ok and "same resumption token" in (result.error or "")
     assert set(sink.records) == {f"oai:test:{n}" for n in range(1, 7)}
+
+
+def test_redirect_is_followed(make_client, sink):
+    # A provider that moved: every request is sent on with 302 Found to the new server.
+    with srv.OAIServer(feed()) as moved:
+        target = f"{moved.url}?verb=ListRecords&metadataPrefix=marc21"
+        with srv.OAIServer(feed(), [srv.status(302, location=target)]) as old:
+            result = run(make_client(old.url), REQUEST, sink)
+    assert result.ok and set(sink.records) == ALL
+
+
+def test_redirect_into_a_forbidden_network_is_refused(sink, sleeps):
+    from oai.harvest import OAIClient
+    from oai.harvest.address import check_base_url
+
+    # Only 127.0.0.1/32 is allowed; the provider redirects to another loopback address.
+    with srv.OAIServer(feed(), [srv.status(302, location="http://127.0.0.2:9/oai")]) as server:
+        guard = lambda url: check_base_url(url, ["127.0.0.1/32"])  # noqa: E731
+        with OAIClient(server.url, FAST, sleep=sleeps, url_guard=guard) as client:
+            result = run(client, REQUEST, sink)
+    assert not result.ok and "127.0.0.2" in (result.error or "")
+    assert sink.records == {} and sleeps.waits == []
