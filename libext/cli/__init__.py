@@ -12,4 +12,4 @@ from flask.cli import AppGroup
 cli = AppGroup("libext", help="libext: MARC import/export, OAI-PMH, union-catalogue search.")
 
 # Each module adds its commands to ``cli`` when imported.
-from libext.cli import database, demo, harvest, imports, library, records, users  # noqa: E402, F401
+from libext.cli import database, demo, harvest, imports, library, records, search, users  # noqa: E402, F401
