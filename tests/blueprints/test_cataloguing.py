@@ -22,9 +22,7 @@ ANA = {"X-Test-User": "ana;roles=cataloguer;libraries=HNM"}
 
 @pytest.fixture
 def web(db_url: str, tmp_path) -> Iterator[tuple[Flask, FlaskClient]]:  # type: ignore[no-untyped-def]
-    app = make_app(
-        db_url, WTF_CSRF_ENABLED=True, LIBEXT_MARC_UPLOAD_DIR=str(tmp_path / "uploads")
-    )
+    app = make_app(db_url, WTF_CSRF_ENABLED=True, LIBEXT_MARC_UPLOAD_DIR=str(tmp_path / "uploads"))
     with app.app_context():
         session = app.extensions["libext"].db.session
         session.add_all([Library(code="HNM", name="Hà Nam"), Library(code="PLY", name="Phủ Lý")])

@@ -120,3 +120,12 @@ def test_export_to_stdout_and_filters(cli: FlaskCliRunner, tmp_path: Path) -> No
     assert cli.invoke(args=["libext", "export", "--since", "soon"]).exit_code == 2
     none = cli.invoke(args=["libext", "export", "--since", "2999-01-01"])
     assert none.exit_code == 0 and none.stdout_bytes == b""
+
+
+def test_export_a_search_result(cli: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_iso(tmp_path / "ok.mrc", [book("q1", "Truyện Kiều"), book("q2", "Lịch sử Hà Nam")])
+    _import(cli, str(path), "--library", "HNM")
+    result = cli.invoke(args=["libext", "export", "--query", "truyen kieu", "--format", "mrk"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.count(b"=LDR") == 1
+    assert "Truyện Kiều".encode() in result.stdout_bytes
