@@ -142,3 +142,36 @@ def test_compression_when_the_harvester_accepts_it(app: Flask, client: FlaskClie
     app.config["LIBEXT_OAI_COMPRESSION"] = False
     assert "Content-Encoding" not in client.get(query, headers={"Accept-Encoding": "gzip"}).headers
     assert list(get(client, "verb=Identify").iter(f"{OAI}compression")) == []
+
+
+def test_harvested_store_record_carries_provenance(app: Flask, client: FlaskClient) -> None:
+    from sqlalchemy import select
+
+    from libext.models import Library
+    from oai.source import Provenance
+    from tests.oai.memory_source import marc_record
+
+    with app.app_context():
+        state = app.extensions["libext"]
+        session = state.db.session
+        library = Library(code="DDA", name="Thư viện huyện Duy Tiên")
+        session.add(library)
+        session.flush()
+        store = state.store()
+        origin = Provenance(
+            base_url="http://duytien.example.vn/oai",
+            identifier="oai:duytien.example.vn:4711",
+            datestamp="2024-05-06T07:08:09Z",
+        )
+        saved = store.save(library, marc_record(4711, "Sách gốc", "DDA"), provenance=origin)
+        store.flush()
+        session.commit()
+        record_id = saved.record.id
+        assert session.scalar(select(Library.code)) == "DDA"
+    root = get(client, f"verb=GetRecord&identifier={ID}:{record_id}&metadataPrefix=marc21")
+    prov = "{http://www.openarchives.org/OAI/2.0/provenance}"
+    origin_el = root.find(f".//{OAI}about/{prov}provenance/{prov}originDescription")
+    assert origin_el.findtext(f"{prov}baseURL") == "http://duytien.example.vn/oai"
+    assert origin_el.findtext(f"{prov}identifier") == "oai:duytien.example.vn:4711"
+    assert origin_el.findtext(f"{prov}datestamp") == "2024-05-06T07:08:09Z"
+    assert origin_el.get("altered") == "false"
