@@ -136,8 +136,9 @@ def test_oai_endpoint_answers_200_and_schema_valid(
     arguments = ([("verb", verb)] if verb else []) + pairs
     if data.draw(st.booleans(), label="use a real resumption token"):
         token = _real_token(demo_app)
-        cut = data.draw(st.integers(0, len(token)), label="token cut")
-        arguments.append(("resumptionToken", token[:cut] if cut < len(token) else token))
+        # A fixed range (not len(token)): hypothesis replays draws, and tokens vary in length.
+        cut = data.draw(st.integers(0, 300), label="token cut")
+        arguments.append(("resumptionToken", token[:cut]))
     client = demo_app.test_client()
     with hang_guard():
         if post:
