@@ -186,13 +186,15 @@ class Provider:
                 return self._errors(now, base_url, None, [error], verb=None)
             try:
                 root = xml.envelope(now, base_url, {"verb": request.verb, **request.arguments})
-                self._fragments: list[str] = []
-                getattr(self, f"_{request.verb}")(root, request, now)
+                # Metadata rendered as text, spliced in by serialize(); local to this call so
+                # one Provider may serve several threads.
+                fragments: list[str] = []
+                getattr(self, f"_{request.verb}")(root, request, now, fragments)
             except _Errors as errors:
                 return self._errors(now, base_url, request, errors.errors, verb=request.verb)
             except OAIError as error:
                 return self._errors(now, base_url, request, [error], verb=request.verb)
-            return OAIResponse(xml.serialize(root, self._fragments), verb=request.verb)
+            return OAIResponse(xml.serialize(root, fragments), verb=request.verb)
         except Exception:
             logger.exception("OAI-PMH request failed: %r", pairs)
             return OAIResponse(
@@ -221,7 +223,9 @@ class Provider:
 
     # --- verbs -------------------------------------------------------------------------
 
-    def _Identify(self, root: etree._Element, request: OAIRequest, now: datetime) -> None:
+    def _Identify(
+        self, root: etree._Element, request: OAIRequest, now: datetime, fragments: list[str]
+    ) -> None:
         settings = self.settings
         earliest = self.source.earliest_datestamp()
         # An empty repository: any record written from now on is dated now or later.
@@ -243,7 +247,7 @@ class Provider:
         description.append(xml.oai_identifier_description(settings.repository_identifier, sample))
 
     def _ListMetadataFormats(
-        self, root: etree._Element, request: OAIRequest, now: datetime
+        self, root: etree._Element, request: OAIRequest, now: datetime, fragments: list[str]
     ) -> None:
         if request.identifier is not None:
             record = self._get(request.identifier)
@@ -258,7 +262,9 @@ class Provider:
             xml.sub(element, "schema", fmt.schema)
             xml.sub(element, "metadataNamespace", fmt.namespace)
 
-    def _ListSets(self, root: etree._Element, request: OAIRequest, now: datetime) -> None:
+    def _ListSets(
+        self, root: etree._Element, request: OAIRequest, now: datetime, fragments: list[str]
+    ) -> None:
         if request.resumption_token is not None:
             raise BadResumptionToken("This repository lists all its sets in one response.")
         sets = list(self.source.sets())
@@ -278,7 +284,9 @@ class Provider:
                 xml.sub(dc, "{http://purl.org/dc/elements/1.1/}description", info.description)
                 xml.sub(element, "setDescription").append(dc)
 
-    def _GetRecord(self, root: etree._Element, request: OAIRequest, now: datetime) -> None:
+    def _GetRecord(
+        self, root: etree._Element, request: OAIRequest, now: datetime, fragments: list[str]
+    ) -> None:
         assert request.identifier is not None and request.metadata_prefix is not None
         fmt = self.formats.get(request.metadata_prefix)
         errors: list[OAIError] = []
@@ -296,13 +304,17 @@ class Provider:
         if errors:
             raise _Errors(errors)
         assert record is not None and fmt is not None
-        self._record(xml.sub(root, "GetRecord"), record, fmt)
+        self._record(xml.sub(root, "GetRecord"), record, fmt, fragments)
 
-    def _ListIdentifiers(self, root: etree._Element, request: OAIRequest, now: datetime) -> None:
-        self._list(root, request, now, headers_only=True)
+    def _ListIdentifiers(
+        self, root: etree._Element, request: OAIRequest, now: datetime, fragments: list[str]
+    ) -> None:
+        self._list(root, request, now, fragments, headers_only=True)
 
-    def _ListRecords(self, root: etree._Element, request: OAIRequest, now: datetime) -> None:
-        self._list(root, request, now, headers_only=False)
+    def _ListRecords(
+        self, root: etree._Element, request: OAIRequest, now: datetime, fragments: list[str]
+    ) -> None:
+        self._list(root, request, now, fragments, headers_only=False)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -323,7 +335,12 @@ class Provider:
         return record
 
     def _list(
-        self, root: etree._Element, request: OAIRequest, now: datetime, headers_only: bool
+        self,
+        root: etree._Element,
+        request: OAIRequest,
+        now: datetime,
+        fragments: list[str],
+        headers_only: bool,
     ) -> None:
         verb = request.verb
         if request.resumption_token is not None:
@@ -363,7 +380,7 @@ class Provider:
             if headers_only:
                 self._header(body, record)
             else:
-                self._record(body, record, fmt)
+                self._record(body, record, fmt, fragments)
 
         # The size announced on the first page is kept; it only grows when records were added
         # to the range meanwhile, so that the cursor never passes it.
@@ -420,15 +437,21 @@ class Provider:
             parent, self.identifier(record.key), record.datestamp, record.sets, record.deleted
         )
 
-    def _record(self, parent: etree._Element, record: SourceRecord, fmt: MetadataFormat) -> None:
+    def _record(
+        self,
+        parent: etree._Element,
+        record: SourceRecord,
+        fmt: MetadataFormat,
+        fragments: list[str],
+    ) -> None:
         element = xml.sub(parent, "record")
         self._header(element, record)
         if record.deleted:
             return
         metadata = fmt.render(record)
         if isinstance(metadata, str):
-            xml.sub(element, "metadata").append(xml.placeholder(len(self._fragments)))
-            self._fragments.append(metadata)
+            xml.sub(element, "metadata").append(xml.placeholder(len(fragments)))
+            fragments.append(metadata)
         else:
             xml.sub(element, "metadata").append(metadata)
         about = self._provenance(record, fmt)

@@ -147,3 +147,19 @@ def test_provider_reads_only_through_the_seam() -> None:
     )
     response = provider.handle([("verb", "ListSets")], BASE_URL)
     assert response.status == 200 and response.error_codes == ()
+
+
+def test_one_provider_serves_several_threads(harness: Harness) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [
+        [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("set", "library:HNM")],
+        [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("set", "library:DDA")],
+    ] * 20
+    expected = [
+        identifiers(validated(harness.provider.handle(q, BASE_URL).body)) for q in queries[:2]
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(lambda q: harness.provider.handle(q, BASE_URL).body, queries))
+    for i, body in enumerate(bodies):
+        assert identifiers(validated(body)) == expected[i % 2]
