@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import update
@@ -47,6 +47,7 @@ from oai.harvest.records import DC_NS, MARC_NS, parse_datestamp
 from oai.source import Provenance
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DAY = "YYYY-MM-DD"
 #: Longest ``local_id`` the store keeps; longer OAI identifiers are shortened with a hash.
@@ -69,6 +70,25 @@ def write_lock(session: Session) -> threading.Lock:
     key = str(session.get_bind().url)
     with _locks_guard:
         return _write_locks.setdefault(key, threading.Lock())
+
+
+def locked_write(session: Session, write: Callable[[], T]) -> T:
+    """Run ``write`` (which commits) under the database's write lock.
+
+    When another process holds SQLite beyond its busy timeout, the transaction is rolled
+    back and tried again a few times, so "database is locked" does not end a harvest.
+    """
+    lock = write_lock(session)
+    for attempt in range(1, LOCKED_RETRIES + 1):
+        try:
+            with lock:
+                return write()
+        except OperationalError as exc:
+            session.rollback()
+            if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def local_id_for(identifier: str) -> str:
@@ -145,20 +165,10 @@ class StoreSink:
         #: Completing this list may move the high-water mark (not for --until runs).
         self.advances = advances
         self.totals = RunResult()
-        self._lock = write_lock(session)
 
     def write_page(self, page: HarvestPage) -> PageOutcome:
-        """Store ``page`` and save the next token; retried if another process holds SQLite."""
-        for attempt in range(1, LOCKED_RETRIES + 1):
-            try:
-                with self._lock:
-                    return self._write(page)
-            except OperationalError as exc:
-                self.session.rollback()
-                if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES:
-                    raise
-                time.sleep(0.2 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Store ``page`` and save the next token, in one transaction."""
+        return locked_write(self.session, lambda: self._write(page))
 
     def restart(self, reason: str) -> None:
         """The saved token expired: forget it; the list starts again from the high-water mark."""
@@ -233,18 +243,22 @@ class StoreSink:
         return outcome
 
     def _commit_source(self, **values: Any) -> None:
-        with self._lock:
+        def write() -> None:
             self.session.execute(
                 update(HarvestSource).where(HarvestSource.id == self.source_id).values(**values)
             )
             self.session.commit()
 
+        locked_write(self.session, write)
+
     def _note(self, line: str) -> None:
-        with self._lock:
+        def write() -> None:
             harvest_run = self.session.get(HarvestRun, self.run_id)
             if harvest_run is not None:
                 harvest_run.problems = (harvest_run.problems + "\n" + line).strip()
                 self.session.commit()
+
+        locked_write(self.session, write)
 
 
 @dataclass
@@ -293,7 +307,6 @@ def harvest_source(
     """Harvest one source in the current app context; never raises for a failed harvest."""
     session: Session = get_db().session  # type: ignore[assignment]
     config = current_app.config
-    lock = write_lock(session)
     source = session.get(HarvestSource, source_id)
     if source is None:
         return SourceReport(str(source_id), "failed", error="no such harvest source")
@@ -302,17 +315,22 @@ def harvest_source(
         request, resuming, advances = _plan(source, options, config)
     except ValueError as exc:
         return SourceReport(code, "failed", error=str(exc))
-    with lock:
+
+    def begin() -> int:
         # A run still "running" was ended by a kill: close it in the log.
         session.execute(
             update(HarvestRun)
-            .where(HarvestRun.source_id == source.id, HarvestRun.status == "running")
+            .where(HarvestRun.source_id == source_id, HarvestRun.status == "running")
             .values(status="interrupted", finished=utcnow(), error="the process was stopped")
         )
         if not resuming:
-            source.resumption_token = None
+            session.execute(
+                update(HarvestSource)
+                .where(HarvestSource.id == source_id)
+                .values(resumption_token=None)
+            )
         harvest_run = HarvestRun(
-            source_id=source.id,
+            source_id=source_id,
             started=utcnow(),
             status="running",
             from_date=request.from_,
@@ -323,8 +341,10 @@ def harvest_source(
         )
         session.add(harvest_run)
         session.commit()
-        run_id = harvest_run.id
-    sink = StoreSink(session, source.id, run_id, resuming=resuming, advances=advances)
+        return harvest_run.id
+
+    run_id = locked_write(session, begin)
+    sink = StoreSink(session, source_id, run_id, resuming=resuming, advances=advances)
     if progress is not None:
         inner = sink.write_page
 
@@ -352,7 +372,8 @@ def harvest_source(
         error = result.error
     finally:
         client.close()
-    with lock:
+
+    def finish() -> SourceReport:
         source = session.get(HarvestSource, source_id)
         harvest_run = session.get(HarvestRun, run_id)
         assert source is not None and harvest_run is not None
@@ -365,7 +386,7 @@ def harvest_source(
         harvest_run.error = error
         harvest_run.finished = utcnow()
         session.commit()
-        report = SourceReport(
+        return SourceReport(
             code,
             harvest_run.status,
             pages=harvest_run.pages,
@@ -375,6 +396,8 @@ def harvest_source(
             skipped=harvest_run.skipped,
             error=error,
         )
+
+    report = locked_write(session, finish)
     return report
 
 

@@ -5,6 +5,8 @@ The provider is the fault-injecting loopback server; the records land in the rea
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -192,3 +194,35 @@ def test_edit_and_remove(app):
     assert code == 0
     assert cli(app, "source", "list")[1] == {"sources": []}
     assert len(records(app, "HNM")) == 3  # the library's records stay
+
+
+def test_a_writer_in_another_connection_only_delays_the_harvest(app, db_url):
+    """Another process writing (an import, the web app) makes the harvest wait, not fail."""
+    import threading
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    held = threading.Event()
+
+    def hold_the_database() -> None:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+                conn.exec_driver_sql("LOCK TABLE libext_record IN EXCLUSIVE MODE")
+            held.set()
+            time.sleep(1.5)
+            conn.exec_driver_sql("COMMIT")
+
+    with srv.OAIServer(srv.generated_feed(6, 3)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        holder = threading.Thread(target=hold_the_database)
+        holder.start()
+        held.wait(10)
+        code, report = cli(app, "harvest", "HNM")
+        holder.join()
+    engine.dispose()
+    assert code == 0, report
+    assert records(app, "HNM") == titles(range(1, 7))
