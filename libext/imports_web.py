@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,14 @@ def save_upload(upload: FileStorage) -> tuple[Path, str]:
     Werkzeug has already spooled a large upload to a temporary file; copying in chunks keeps
     memory flat whatever the size. The size limit is enforced on the request itself.
     """
-    name = Path(upload.filename or "upload").name[:200] or "upload"
-    target = upload_dir() / f"{uuid.uuid4().hex}-{name}"
+    # The client's file name is only shown back, never trusted: non-printable characters (a NUL
+    # breaks open() and PostgreSQL) are dropped, and the file on disk is named by a UUID alone
+    # (a long UTF-8 name would pass the 255-byte limit of file names).
+    name = "".join(ch for ch in Path(upload.filename or "").name if ch.isprintable())[:200]
+    name = name or "upload"
+    suffix = Path(name).suffix
+    safe_suffix = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else ""
+    target = upload_dir() / f"{uuid.uuid4().hex}{safe_suffix}"
     with open(target, "wb") as out:
         while chunk := upload.stream.read(_COPY):
             out.write(chunk)
