@@ -5,6 +5,8 @@ CSRF on, exceptions turned into 500 answers), with two libraries, a record and f
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,13 +27,15 @@ OTHER = "PLY"
 
 def secure_app(db_url: str, **config: object) -> Flask:
     """The app as deployed standalone: libext's accounts, CSRF checked, no propagated errors."""
-    return make_app(
-        db_url,
-        LIBEXT_AUTH_PRINCIPAL_LOADER=None,
-        WTF_CSRF_ENABLED=True,
-        PROPAGATE_EXCEPTIONS=False,
-        **config,
-    )
+    settings: dict[str, object] = {
+        "LIBEXT_AUTH_PRINCIPAL_LOADER": None,
+        "WTF_CSRF_ENABLED": True,
+        "PROPAGATE_EXCEPTIONS": False,
+        # staged uploads go to a temporary folder, not the instance folder of the work tree
+        "LIBEXT_MARC_UPLOAD_DIR": tempfile.mkdtemp(prefix="libext-security-uploads-"),
+    }
+    settings.update(config)
+    return make_app(db_url, **settings)
 
 
 def a_record(title: str = "Truyện Kiều") -> pymarc.Record:
@@ -95,7 +99,6 @@ def _import_batch(app: Flask) -> int | None:
         from libext.importer import import_file
     except ImportError:  # the import feature is not there yet
         return None
-    import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +119,7 @@ def app(db_url: str) -> Iterator[Flask]:
     yield application
     with application.app_context():
         application.extensions["libext"].db.engine.dispose()
+    shutil.rmtree(application.config["LIBEXT_MARC_UPLOAD_DIR"], ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -222,3 +224,36 @@ def test_inline_styles_carry_the_responses_csp_nonce(app: Flask) -> None:
             assert f'nonce="{nonce}"' in tag, tag
         nonces.append(nonce)
     assert nonces[0] != nonces[1]
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "a\x00b.mrc",
+        "ạ" * 200 + ".mrc",
+        "../../../etc/cron.d/x",
+        "..",
+        "C:\\Windows\\x.mrc",
+        "\u202e",
+    ],
+)
+def test_upload_file_names_are_never_trusted(app: Flask, seeded: Seeded, filename: str) -> None:
+    from pathlib import Path
+
+    if "libext_api.imports_create" not in app.view_functions:
+        pytest.skip("the import API is not there yet")
+    response = app.test_client().post(
+        "/api/imports",
+        data={
+            "library": TARGET,
+            "dry_run": "1",
+            "file": (io.BytesIO(a_record().as_marc()), filename),
+        },
+        headers={"Authorization": f"Bearer {seeded.tokens['own']}"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (201, 400, 422), response.get_data(as_text=True)
+    folder = Path(app.config["LIBEXT_MARC_UPLOAD_DIR"])
+    for path in folder.rglob("*"):
+        assert path.parent == folder
+        assert len(path.name.encode()) < 100
