@@ -16,7 +16,15 @@ from libext.search.folding import exact_tokens, fold_tokens
 from marc.extract import Extracted
 from marc.isbn import isbn13_to_10
 
-__all__ = ["FACETS", "MemberData", "SearchDoc", "build_doc", "decade_of", "facet_token"]
+__all__ = [
+    "FACETS",
+    "MemberData",
+    "SearchDoc",
+    "build_doc",
+    "decade_of",
+    "facet_token",
+    "year_tokens",
+]
 
 #: Facets, in the order pages show them.
 FACETS = ("library", "type", "language", "decade", "subject", "author")
@@ -36,6 +44,26 @@ def facet_token(facet: str, value: str) -> str:
     """The index token standing for a facet value: a prefix and a short hash (one token)."""
     digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
     return TOKEN_FACETS[facet] + digest
+
+
+def year_token(year: int) -> str:
+    """The index token of a publication year (``year:`` searches are token lookups)."""
+    return f"fy{year}"
+
+
+def year_tokens(first: int, last: int) -> list[str]:
+    """Tokens covering the years ``first``..``last``: whole decades by their decade token."""
+    first, last = max(first, 1000), min(last, 2199)
+    tokens: list[str] = []
+    year = first
+    while year <= last:
+        if year % 10 == 0 and year + 9 <= last:
+            tokens.append(facet_token("decade", str(year)))
+            year += 10
+        else:
+            tokens.append(year_token(year))
+            year += 1
+    return tokens
 
 
 def decade_of(year: int | None) -> str:
@@ -158,7 +186,8 @@ def build_doc(cluster_id: int, members: Sequence[MemberData]) -> SearchDoc:
         },
         exact=" ".join(exact),
         facet_tokens=" ".join(
-            facet_token(name, value) for name, value in facets if name in TOKEN_FACETS
+            [facet_token(name, value) for name, value in facets if name in TOKEN_FACETS]
+            + ([year_token(year)] if year else [])
         ),
         facets=_unique_pairs(facets),
     )

@@ -50,7 +50,7 @@ class SearchRequest:
     size: int = 20
     with_facets: bool = True
     facet_size: int = 10
-    facet_sample: int = 20_000
+    facet_sample: int = 10_000
 
     @property
     def offset(self) -> int:

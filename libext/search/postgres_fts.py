@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token
+from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token, year_tokens
 from libext.search.engine import SearchEngine, SearchHits, SearchRequest, group_facets
 from libext.search.facets import count_facets
 from libext.search.query import Term
@@ -89,12 +89,10 @@ class _Compiled:
             if facet not in TOKEN_FACETS:
                 continue
             facet_parts.append("(" + " | ".join(f"'{facet_token(facet, v)}'" for v in values) + ")")
-        for n, term in enumerate(t for t in request.query.terms if t.field == "year"):
-            self.params[f"y{n}a"], self.params[f"y{n}b"] = term.year_from, term.year_to
-            self.conditions.append(
-                "{id} IN (SELECT id FROM libext_search_cluster"
-                f" WHERE year BETWEEN :y{n}a AND :y{n}b)"
-            )
+        for term in request.query.terms:
+            if term.field == "year" and term.year_from and term.year_to:
+                tokens = year_tokens(term.year_from, term.year_to) or ["fy0"]
+                facet_parts.append("(" + " | ".join(f"'{tok}'" for tok in tokens) + ")")
         self.match = " & ".join(terms) or None
         if self.match:
             self.params["m"] = self.match

@@ -136,7 +136,7 @@ def run_search(
     size: int = 20,
     with_facets: bool = True,
     facet_size: int = 10,
-    facet_sample: int = 20_000,
+    facet_sample: int = 10_000,
 ) -> SearchResults:
     """Parse ``q``, search, and load the page's editions; never raises on user input."""
     parsed = parse_query(q)

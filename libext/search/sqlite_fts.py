@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token
+from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token, year_tokens
 from libext.search.engine import (
     FIELD_WEIGHTS,
     SearchEngine,
@@ -80,12 +80,11 @@ class _Compiled:
                 continue
             ors = " OR ".join(f'"{facet_token(facet, v)}"' for v in values)
             match.append(f"{{facets}} : ({ors})")
-        for n, term in enumerate(t for t in request.query.terms if t.field == "year"):
-            self.params[f"y{n}a"], self.params[f"y{n}b"] = term.year_from, term.year_to
-            self.conditions.append(
-                "{id} IN (SELECT id FROM libext_search_cluster"
-                f" WHERE year BETWEEN :y{n}a AND :y{n}b)"
-            )
+        for term in request.query.terms:
+            if term.field == "year" and term.year_from and term.year_to:
+                tokens = year_tokens(term.year_from, term.year_to)
+                ors = " OR ".join(f'"{tok}"' for tok in tokens) or '"fy0"'
+                match.append(f"{{facets}} : ({ors})")
         self.match = " AND ".join(match) or None
         if self.match:
             self.params["m"] = self.match
@@ -104,6 +103,32 @@ class _Compiled:
     @property
     def id_column(self) -> str:
         return "rowid" if self.match else "id"
+
+
+def _tie_break(session: Session, rows: list[Any]) -> list[int]:
+    """Ids of ``rows`` (rowid, bm25) re-ordered within blocks by the holding-library count.
+
+    Up to 10% for five or more libraries (bm25 is negative, lower is better): among equal or
+    nearly equal matches, a widely held edition is the one near the reader.
+    """
+    if not rows:
+        return []
+    libs = dict(
+        session.execute(
+            text(
+                "SELECT id, library_count FROM libext_search_cluster WHERE id IN"
+                f" ({', '.join(str(int(r[0])) for r in rows)})"
+            )
+        ).all()
+    )
+    ranked: list[int] = []
+    for start in range(0, len(rows), _TIE_BLOCK):
+        block = sorted(
+            rows[start : start + _TIE_BLOCK],
+            key=lambda r: (r[1] * (1.0 + 0.02 * min(libs.get(r[0], 0), 5)), r[0]),
+        )
+        ranked += [r[0] for r in block]
+    return ranked
 
 
 class SqliteEngine(SearchEngine):
@@ -199,39 +224,31 @@ class SqliteEngine(SearchEngine):
     ) -> list[int]:
         """The page by relevance: exact-diacritic matches first, then bm25 with field weights.
 
-        FTS5 computes bm25 from the index alone; the holding-library count lives elsewhere, so
-        reading it for every hit would double the work of broad queries. Only the top of the
-        ranking is fetched, in whole blocks of ``_TIE_BLOCK`` hits, and the tie-breaker reorders
-        within each block: the same hit lands on the same page whatever the page size.
+        The two tiers are two ranked FTS5 queries, ``(q) AND (exact)`` then ``(q) NOT
+        (exact)``, each ``ORDER BY bm25 LIMIT``: together no more work than ranking ``q``
+        once, and the second is skipped when the first fills the page. The holding-library
+        count lives outside the index, so reading it for every hit would double the work of
+        broad queries: only the hits fetched (whole blocks of ``_TIE_BLOCK``) are re-ordered
+        by it, block by block, so a hit lands on the same page whatever the page size.
         """
         wanted = request.offset + request.size
-        margin = -(-wanted // _TIE_BLOCK) * _TIE_BLOCK
-        tier = f"{c.id_column} IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :x)"
-        sql = (
-            f"SELECT rowid, {_BM25}, {tier if c.exact else '0'} AS tier {hits_from}"
-            f" ORDER BY tier DESC, {_BM25} LIMIT :margin"
-        )
-        top = session.execute(text(sql), {**params, "margin": margin}).all()
-        if not top:
-            return []
-        libs = dict(
-            session.execute(
-                text(
-                    "SELECT id, library_count FROM libext_search_cluster WHERE id IN"
-                    f" ({', '.join(str(int(r[0])) for r in top)})"
-                )
-            ).all()
-        )
-        # The holding-library count breaks ties and near-ties: up to 10% for five or more
-        # libraries (bm25 is negative, lower is better): a widely held edition is near the
-        # reader.
-        ranked: list[Any] = []
-        for start in range(0, len(top), _TIE_BLOCK):
-            ranked += sorted(
-                top[start : start + _TIE_BLOCK],
-                key=lambda r: (-r[2], r[1] * (1.0 + 0.02 * min(libs.get(r[0], 0), 5)), r[0]),
-            )
-        return [r[0] for r in ranked[request.offset : wanted]]
+
+        def window(n: int) -> int:
+            return -(-n // _TIE_BLOCK) * _TIE_BLOCK
+
+        def top(match: str, limit: int) -> list[Any]:
+            sql = f"SELECT rowid, {_BM25} {hits_from} ORDER BY {_BM25} LIMIT :limit"
+            return session.execute(text(sql), {**params, "m": match, "limit": limit}).all()
+
+        if not c.exact:
+            ranked = _tie_break(session, top(c.match or "", window(wanted)))
+        else:
+            first = top(f"({c.match}) AND ({c.exact})", window(wanted))
+            ranked = _tie_break(session, first)
+            if len(first) < window(wanted) and wanted > len(first):
+                rest = top(f"({c.match}) NOT ({c.exact})", window(wanted - len(first)))
+                ranked += _tie_break(session, rest)
+        return ranked[request.offset : wanted]
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         match = " AND ".join(f'{_ALL} : "{t}"' for t in folded_terms)
