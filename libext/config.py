@@ -232,7 +232,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "LIBEXT_SEARCH_FACET_SAMPLE",
-        20_000,
+        10_000,
         "Facet counts are exact up to this many hits; above it they are counted over this many "
         "hits and scaled (shown as approximate), which bounds the work of very broad queries; "
         "hits.",
