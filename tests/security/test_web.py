@@ -257,3 +257,13 @@ def test_upload_file_names_are_never_trusted(app: Flask, seeded: Seeded, filenam
     for path in folder.rglob("*"):
         assert path.parent == folder
         assert len(path.name.encode()) < 100
+
+
+def test_behind_a_trusted_proxy_https_and_client_address_are_seen(db_url: str) -> None:
+    app = secure_app(db_url, LIBEXT_PROXY_HOPS=1)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    cookie = app.test_client().get("/account/login", headers=forwarded).headers["Set-Cookie"]
+    assert "Secure" in cookie
+    untrusted = secure_app(db_url)  # no proxy configured: forwarded headers are ignored
+    cookie = untrusted.test_client().get("/account/login", headers=forwarded).headers["Set-Cookie"]
+    assert "Secure" not in cookie
