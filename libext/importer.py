@@ -129,6 +129,8 @@ class ImportReport:
     errors: list[ImportError_] = field(default_factory=list)
     errors_truncated: bool = False
     warnings: int = 0
+    #: Per-record warnings (a leader/09 that lied, repaired lengths...), up to the error cap.
+    record_warnings: list[dict[str, object]] = field(default_factory=list)
     suggested_encoding: str | None = None
     message: str = ""
     examples: dict[str, list[dict[str, object]]] = field(default_factory=dict)
@@ -150,6 +152,18 @@ class ImportReport:
         else:
             self.errors_truncated = True
 
+    def add_warnings(self, result: ReadResult) -> None:
+        """Keep a record's warnings for the report (up to :data:`MAX_REPORTED_ERRORS`)."""
+        if len(self.record_warnings) < MAX_REPORTED_ERRORS:
+            self.record_warnings.append(
+                {
+                    "ordinal": result.ordinal,
+                    "offset": result.offset,
+                    "control_number": result.control_number,
+                    "warnings": list(result.warnings),
+                }
+            )
+
     def to_dict(self) -> dict[str, object]:
         """The report as the CLI's ``--json`` and the API print it."""
         return {
@@ -166,6 +180,7 @@ class ImportReport:
             "rejected": self.rejected,
             "deleted": self.deleted,
             "warnings": self.warnings,
+            "record_warnings": self.record_warnings,
             "suggested_encoding": self.suggested_encoding,
             "message": self.message,
             "errors": [e.to_dict() for e in self.errors],
@@ -393,12 +408,14 @@ class Importer:
         report.read += 1
         outcome = ImportOutcome(
             ordinal=result.ordinal,
-            offset=result.offset if result.offset is not None else result.line,
+            offset=result.offset,
             control_number=(result.control_number or "")[:64] or None,
             title=_title(result.record),
             reason="",
             matched_by="",
         )
+        if result.warnings:
+            report.add_warnings(result)
         example: dict[str, object] = {
             "ordinal": result.ordinal,
             "control_number": outcome.control_number,
@@ -406,6 +423,8 @@ class Importer:
         }
         if not result.ok or result.record is None or keys is None:
             reason = result.reason or "record could not be read"
+            if result.offset is None and result.line is not None and "line" not in reason:
+                reason += f" (record at line {result.line})"  # MARCXML has no byte offsets
             outcome.action, outcome.reason, outcome.raw = "rejected", reason, result.raw
             report.add_error(
                 ImportError_(result.ordinal, result.offset, result.control_number, reason)

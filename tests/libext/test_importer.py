@@ -271,3 +271,20 @@ def test_holdings_from_koha_952_and_852(ctx, tmp_path: Path) -> None:  # type: i
     assert holdings["PLY000123"].status == "not for loan"
     assert "Z9" in holdings
     assert all(h.library_id == _lib(ctx, "PLY").id for h in holdings.values())
+
+
+def test_leader_lies_are_reported_per_record(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.marc.helpers import data_field, make_iso
+
+    data = make_iso(
+        [("001", b"lie1"), ("245", data_field("10", ("a", "Tiếng Việt".encode())))], leader09=" "
+    )
+    path = tmp_path / "lie.mrc"
+    path.write_bytes(data)
+    report = _import(ctx, path).to_dict()
+    assert report["created"] == 1
+    (entry,) = report["record_warnings"]
+    assert entry["control_number"] == "lie1"
+    assert any("leader/09 says MARC-8" in w for w in entry["warnings"])
+    record = ctx.db.session.scalar(select(Record))
+    assert record.marc[9:10] == b"a" and "Tiếng Việt".encode() in record.marc
