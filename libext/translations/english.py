@@ -210,6 +210,49 @@ EN: dict[str, str] = {
     "Độ chi tiết thời gian": "Date granularity",
     "đang xem": "shown",
     "Ấn phẩm định kỳ": "Serial",
+    # MARC import pages (cataloguing)
+    "%(n)s xoá": "%(n)s deleted",
+    "Biểu ghi lỗi": "Records with errors",
+    "Bảng mã": "Character encoding",
+    "Bỏ qua bản ghi trùng": "Skip duplicates",
+    "Chưa có lô nhập nào.": "No import batches yet.",
+    "Các lô gần đây": "Recent batches",
+    "Cập nhật": "Updated",
+    "Ghi đè bản ghi có sẵn": "Overwrite the existing record",
+    "Hoàn tác cả lô": "Undo the whole batch",
+    "Hợp nhất (giữ trường cục bộ và vốn tài liệu)": "Merge (keep local fields and holdings)",
+    "Khi trùng": "On duplicates",
+    "Kiểm tra trước khi nhập: %(file)s": "Check before import: %(file)s",
+    "Luôn tạo bản ghi mới": "Always create a new record",
+    "Lô": "Batch",
+    "Lô nhập %(id)s": "Import batch %(id)s",
+    "Lô nhập %(id)s: %(file)s": "Import batch %(id)s: %(file)s",
+    "Lý do": "Reason",
+    "Mới": "New",
+    "Nhập biểu ghi MARC": "Import MARC records",
+    "So khớp theo": "Match on",
+    "Số biểu ghi đọc được": "Records read",
+    "Thay bản ghi cũ": "Replace the old record",
+    "Tải các biểu ghi lỗi về để sửa": "Download the records with errors to fix them",
+    "Tải lên và kiểm tra": "Upload and check",
+    "Tệp": "File",
+    "Tệp MARC": "MARC file",
+    "Tệp được kiểm tra trước: bạn xem có bao nhiêu biểu ghi mới, trùng, lỗi rồi mới xác nhận "
+    "nhập.": (
+        "The file is checked first: you see how many records are new, duplicates or faulty "
+        "before you confirm the import."
+    ),
+    "Tự nhận dạng": "Detect automatically",
+    "Tự nhận dạng (theo đầu biểu/09)": "Detect automatically (from leader/09)",
+    "Ví dụ": "Example",
+    "Xác nhận nhập": "Confirm the import",
+    "bảng mã": "encoding",
+    "trùng theo": "duplicate by",
+    "Đã hoàn tác lô %(id)s: gỡ %(r)s bản ghi, khôi phục %(s)s.": (
+        "Batch %(id)s undone: %(r)s records removed, %(s)s restored."
+    ),
+    "Đã nhập: %(n)s bản ghi mới, %(u)s cập nhật.": "Imported: %(n)s new records, %(u)s updated.",
+    "Đọc": "Read",
 }
 
 
