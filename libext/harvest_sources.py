@@ -67,8 +67,9 @@ def choose_prefix(formats: list[MetadataFormatInfo], asked: str | None) -> str:
     )
 
 
-def validate(url: str, prefix: str | None, config: Any) -> Validated:
-    """Check ``url`` with ``Identify`` and ``ListMetadataFormats``; raises :class:`SourceError`."""
+def validate(url: str, prefix: str | None, config: Any, set_spec: str | None = None) -> Validated:
+    """Check ``url`` with ``Identify``, ``ListMetadataFormats`` (and ``ListSets`` when a set is
+    asked for); raises :class:`SourceError`."""
     try:
         url = check_base_url(url, config.get("LIBEXT_HARVEST_ALLOWED_NETWORKS") or ())
     except HarvestError as exc:
@@ -77,12 +78,18 @@ def validate(url: str, prefix: str | None, config: Any) -> Validated:
     try:
         identify = client.identify()
         formats = client.list_metadata_formats()
+        sets = client.list_sets() if set_spec else []
     except HarvestError as exc:
         raise SourceError(f"{url} did not answer as an OAI-PMH repository: {exc}") from None
     finally:
         client.close()
     if identify.granularity not in GRANULARITIES:
         raise SourceError(f"{url}: Identify gives an unknown granularity {identify.granularity!r}")
+    if set_spec and set_spec not in {spec for spec, _name in sets}:
+        if not sets:
+            raise SourceError(f"{url} has no sets, so it cannot be harvested by set {set_spec!r}")
+        examples = ", ".join(spec for spec, _name in sets[:10])
+        raise SourceError(f"{url} has no set {set_spec!r} (its sets include: {examples})")
     return Validated(url, choose_prefix(formats, prefix), identify, formats)
 
 
@@ -108,7 +115,7 @@ def add_source(
         raise SourceError(f"invalid library code {code!r}: use letters, digits, '.', '_' or '-'")
     if find(session, code) is not None:
         raise SourceError(f"library {code} already has a harvest source; use 'source edit'")
-    checked = validate(url, prefix, config)
+    checked = validate(url, prefix, config, set_spec or None)
     with write_lock(session):
         library = session.scalar(select(Library).where(Library.code == code))
         if library is None:
@@ -140,13 +147,16 @@ def edit_source(
     if source is None:
         raise SourceError(f"library {code} has no harvest source")
     new_set = source.set_spec if set_spec is None else (set_spec or None)
-    if (url is not None and url != source.url) or (prefix and prefix != source.metadata_prefix):
-        checked = validate(url or source.url, prefix or None, config)
+    if (
+        (url is not None and url != source.url)
+        or (prefix and prefix != source.metadata_prefix)
+        or new_set != source.set_spec
+    ):
+        moved = url is not None and url != source.url
+        # A new URL without a prefix chooses again; otherwise the current prefix must stay.
+        wanted = prefix or (None if moved else source.metadata_prefix)
+        checked = validate(url or source.url, wanted, config, new_set)
         _apply(source, checked, new_set)
-        _forget_position(source)
-    elif new_set != source.set_spec:
-        source.set_spec = new_set
-        source.library.oai_set = new_set
         _forget_position(source)
     if name is not None and name.strip():
         source.library.name = name.strip()[:255]

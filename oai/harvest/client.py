@@ -39,6 +39,7 @@ from lxml import etree
 from oai.harvest import feed
 from oai.harvest.errors import (
     BrokenPageError,
+    OAIProtocolError,
     RetryAfterTooLong,
     TransportError,
     UnexpectedResponse,
@@ -238,6 +239,21 @@ class OAIClient:
                     )
                 )
         return formats
+
+    def list_sets(self) -> list[tuple[str, str]]:
+        """``ListSets``: ``(setSpec, setName)`` of every set; empty when there are no sets."""
+        sets: list[tuple[str, str]] = []
+        try:
+            for response in self._sickle.ListSets():
+                for element in response.xml.iter(f"{_OAI}set"):
+                    spec = (element.findtext(f"{_OAI}setSpec") or "").strip()
+                    name = (element.findtext(f"{_OAI}setName") or "").strip()
+                    sets.append((spec, name))
+        except OAIProtocolError as exc:
+            if exc.code == "noSetHierarchy":
+                return []
+            raise
+        return sets
 
     def list_records(
         self,

@@ -80,6 +80,8 @@ class Feed:
     pages: dict[str | None, bytes]
     identify: bytes = b""
     formats: bytes = b""
+    #: The ListSets answer (default: a real provider's noSetHierarchy error).
+    sets: bytes = b""
     #: Tokens the server rejects with badResumptionToken (expired).
     expired: set[str] = field(default_factory=set)
 
@@ -127,6 +129,8 @@ class OAIServer:
             return "Identify", self.feed.identify
         if verb == "ListMetadataFormats":
             return "ListMetadataFormats", self.feed.formats
+        if verb == "ListSets":
+            return "ListSets", self.feed.sets or recorded("sickle", "noSetHierarchy.xml")
         if verb != "ListRecords":
             return verb, oai_error("badVerb", f"verb {verb!r} not served here")
         token = params.get("resumptionToken")

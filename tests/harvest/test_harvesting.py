@@ -226,3 +226,19 @@ def test_a_writer_in_another_connection_only_delays_the_harvest(app, db_url):
     engine.dispose()
     assert code == 0, report
     assert records(app, "HNM") == titles(range(1, 7))
+
+
+def test_set_is_checked_against_list_sets(app):
+    feed = srv.generated_feed(2, 2)
+    feed.sets = srv.recorded("sickle", "ListSets.xml")  # a real repository's 131 sets
+    with srv.OAIServer(feed) as server:
+        code, data = cli(app, "source", "add", "HNM", "--url", server.url, "--set", "nosuch")
+        assert code == 2 and "has no set 'nosuch'" in data["error"]
+        assert "bookChapterFtxt" in data["error"]
+        code, data = cli(app, "source", "add", "HNM", "--url", server.url, "--set", "bookFtxt")
+        assert code == 0 and data["set"] == "bookFtxt"
+        cli(app, "harvest", "HNM")
+        assert server.log[-1]["set"] == "bookFtxt"
+    with srv.OAIServer(srv.generated_feed(2, 2)) as server:  # answers noSetHierarchy
+        code, data = cli(app, "source", "add", "L2", "--url", server.url, "--set", "x")
+    assert code == 2 and "has no sets" in data["error"]
