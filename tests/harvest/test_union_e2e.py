@@ -2,8 +2,8 @@
 
 Each district is the standalone app (``wsgi.create_app``) on its own SQLite file, serving its
 own records through libext's OAI-PMH provider from a real HTTP server. The union (on SQLite and
-PostgreSQL) harvests both with ``flask libext harvest --all`` and is itself served, so its own
-OAI-PMH answer is checked too.
+PostgreSQL) harvests both with ``flask libext harvest --all`` and is itself served: its search
+API must show each book once per library, and its own OAI-PMH answer the deletion.
 """
 
 from __future__ import annotations
@@ -142,6 +142,13 @@ def union_titles(app: Flask, code: str) -> Counter[str]:
     return Counter(title for title, deleted in records(app, code).values() if not deleted)
 
 
+def search(base: str, query: str) -> list[dict]:
+    """Results of the union's search API whose title is exactly ``query``."""
+    answer = requests.get(f"{base}/api/search", params={"q": query}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [hit for hit in answer.json()["results"] if hit["title"].rstrip(" /:") == query]
+
+
 def oai_identifiers(base: str, set_spec: str) -> dict[str, bool]:
     """{identifier: deleted} of the union's own OAI-PMH answer for one set, all pages."""
     found: dict[str, bool] = {}
@@ -183,6 +190,11 @@ def test_union_harvests_two_districts_and_follows_a_deletion(app, districts):
             assert sorted(r.library.code for r in kieu) == ["DL1", "DL2"]
             assert {r.origin_base_url for r in kieu} == {f"{one.url}/oai", f"{two.url}/oai"}
 
+        # The union's search (over HTTP) shows the shared book once, held by both districts.
+        hits = search(union.url, SHARED)
+        assert [sorted(lib["code"] for lib in hit["libraries"]) for hit in hits] == [["DL1", "DL2"]]
+        assert len(search(union.url, "Tắt đèn")) == 1
+
         # A district withdraws a book and retitles another; the next nightly run follows.
         change_district(one, delete="a4")
         change_district(two, retitle=("b3", "Vợ chồng A Phủ (tái bản)"))
@@ -195,6 +207,7 @@ def test_union_harvests_two_districts_and_follows_a_deletion(app, districts):
         assert "Tắt đèn" not in union_titles(app, "DL1")
         assert union_titles(app, "DL2")["Vợ chồng A Phủ (tái bản)"] == 1
         assert sum(union_titles(app, "DL1").values()) == 4
+        assert search(union.url, "Tắt đèn") == []
 
         # The union's own provider reports the deletion to whoever harvests the union.
         published = oai_identifiers(union.url, "library:DL1")
