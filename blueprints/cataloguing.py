@@ -19,6 +19,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
@@ -103,6 +104,8 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 @cataloguer_required
 def index() -> ResponseReturnValue:
     """Upload form and the recent batches of the user's libraries."""
+    if request.method == "POST" and request.form.get("library"):
+        require_library(request.form["library"])  # 401/403 before any form validation
     libraries = _libraries()
     form = UploadForm()
     form.library.choices = [(lib.code, f"{lib.code} · {lib.name}") for lib in libraries]

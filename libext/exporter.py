@@ -176,7 +176,7 @@ def export_chunks(
     fmt: str,
     report: ExportReport,
     *,
-    library: str | None = None,
+    library: str | Sequence[str] | None = None,
     since: datetime | None = None,
     keys: Sequence[int | str] | None = None,
     include_deleted: bool = False,
@@ -188,10 +188,16 @@ def export_chunks(
     key_slices: list[Sequence[int | str] | None] = (
         [keys[i : i + PAGE] for i in range(0, len(keys), PAGE)] if keys is not None else [None]
     )
+    # Several libraries (a cataloguer's own, when no single one was asked for): one after
+    # the other, in one document.
+    libraries: list[str | None] = (
+        [library] if library is None or isinstance(library, str) else list(library)
+    )
     count = 0
-    for part in key_slices:
+    parts = [(lib, part) for lib in libraries for part in key_slices]
+    for lib, part in parts:
         for item in iter_source(
-            source, library=library, since=since, keys=part, include_deleted=include_deleted
+            source, library=lib, since=since, keys=part, include_deleted=include_deleted
         ):
             record, stored = _prepared(item)
             if record is None:

@@ -5,7 +5,8 @@ The document is parsed with lxml's ``iterparse`` in recover mode, each ``record`
 freed, so memory stays flat on files of any size. Parser errors are attributed to the
 record whose lines they fall in: that record is rejected with the parser's message and the
 others are read. Entities are not resolved, no DTD is loaded and nothing is fetched from
-the network (no XXE, no billion laughs); ``huge_tree`` stays off, which caps text nodes and
+the network (no XXE, no billion laughs), and a document with a DOCTYPE is refused outright
+(MARCXML never needs one); ``huge_tree`` stays off, which caps text nodes and
 nesting depth, and :data:`MAX_ELEMENTS` caps a single record.
 """
 
@@ -19,6 +20,7 @@ import pymarc
 from lxml import etree
 from pymarc import Field, Indicators, Leader, Subfield
 
+from marc.errors import UnusableInput
 from marc.reader import Decoded
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
@@ -134,6 +136,12 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
     try:
         for event, element in parser:
             if event == "start":
+                if depth == 0 and element.getroottree().docinfo.doctype:
+                    # MARCXML never needs a DTD; a DOCTYPE is how XXE and entity bombs arrive.
+                    raise UnusableInput(
+                        "MARCXML with a DOCTYPE is refused: DTDs and entity declarations are "
+                        "not allowed (they can read local files or expand without bound)"
+                    )
                 depth += 1
                 if record_depth < 0 and element.tag in _RECORD_TAGS:
                     record_depth = depth

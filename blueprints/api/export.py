@@ -1,7 +1,8 @@
 """``GET /api/export``: a streamed download of records in ISO 2709, MARCXML, MARC-in-JSON or
 .mrk, with the CLI's filters: ``format``, ``library``, ``since``, ``q``, ``include_deleted``.
 
-Only for signed-in cataloguers (of ``library`` when one is given) and administrators.
+Only for signed-in cataloguers (of ``library`` when one is given; without it, of the
+libraries they catalogue for) and administrators (everything).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from blueprints.api import bp
-from libext.auth import cataloguer_required, require_library
+from libext.auth import cataloguer_required, current_principal, require_library
 from libext.db import get_session
 from libext.exporter import (
     CONTENT_TYPES,
@@ -35,6 +36,11 @@ def export_records() -> ResponseReturnValue:
         abort(400, description=f"format must be one of: {', '.join(WRITE_FORMATS)}")
     library = request.args.get("library") or None
     session = get_session()
+    principal = current_principal()
+    libraries: str | list[str] | None = library
+    if library is None and principal is not None and not principal.is_admin:
+        # a cataloguer's "everything" is everything of the libraries they catalogue for
+        libraries = sorted(principal.libraries)
     if library is not None:
         require_library(library)
         if session.scalar(select(Library).where(Library.code == library)) is None:
@@ -49,13 +55,15 @@ def export_records() -> ResponseReturnValue:
     include_deleted = request.args.get("include_deleted", "").lower() in ("1", "true", "yes")
     q = request.args.get("q") or None
     keys = query_record_ids(session, q, library) if q else None
+    if isinstance(libraries, list) and not libraries:
+        abort(403, description="you catalogue for no library: ask for one with ?library=")
     source = current_app.extensions["libext"].record_source()
     report = ExportReport(fmt)
     chunks = export_chunks(
         source,
         fmt,
         report,
-        library=library,
+        library=libraries,
         since=since,
         keys=keys,
         include_deleted=include_deleted,

@@ -171,7 +171,6 @@ def test_each_role_on_each_write_endpoint(app: Flask, seeded: Seeded) -> None:
         warnings.warn(f"known access gap: {gap}", stacklevel=1)
 
 
-@pytest.mark.xfail(strict=True, reason="known gaps listed in KNOWN_GAPS; remove them once fixed")
 def test_known_gaps_are_closed(app: Flask, seeded: Seeded) -> None:
     present = {rule.endpoint for rule in app.url_map.iter_rules()}
     if not any(endpoint in present for endpoint, _ in KNOWN_GAPS):
@@ -236,11 +235,6 @@ def test_export_of_a_librarys_records_is_for_its_cataloguers(app: Flask, seeded:
     assert export("admin", library=TARGET)[0] == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /api/export without ?library= gives any cataloguer every library's records "
-    "(internal fields included); it should be limited to the caller's libraries",
-)
 def test_export_without_a_library_shows_only_the_callers_libraries(
     app: Flask, seeded: Seeded
 ) -> None:
