@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from libext.db import get_db
-from libext.models import HarvestRun, HarvestSource, utcnow
+from libext.models import HarvestRun, HarvestSource, Record, utcnow
 from oai.harvest import (
     HarvestError,
     HarvestPage,
@@ -164,7 +164,8 @@ class StoreSink:
         self.resuming = resuming
         #: Completing this list may move the high-water mark (not for --until runs).
         self.advances = advances
-        self.totals = RunResult()
+        #: Store keys of every record listed in this process (for the --full sweep).
+        self.seen: set[str] = set()
 
     def write_page(self, page: HarvestPage) -> PageOutcome:
         """Store ``page`` and save the next token, in one transaction."""
@@ -187,6 +188,7 @@ class StoreSink:
         store = state.store()
         outcome = PageOutcome()
         keys = {item.identifier: local_id_for(item.identifier) for item in page.records}
+        self.seen.update(keys.values())
         # One query for the page; the store's cache also covers an identifier repeated within
         # the page (seen in the wild), which then updates instead of inserting twice.
         store.prefetch(library, keys.values())
@@ -373,6 +375,15 @@ def harvest_source(
     finally:
         client.close()
 
+    swept = 0
+    if result.ok and result.complete and options.full and not resuming:
+        try:
+            swept = locked_write(session, lambda: sweep(session, source_id, sink.seen))
+        except Exception as exc:  # the harvest itself succeeded; say what the sweep did not do
+            log.exception("sweep of %s failed", code)
+            session.rollback()
+            error = f"records missing from the full harvest were not marked deleted: {exc}"
+
     def finish() -> SourceReport:
         source = session.get(HarvestSource, source_id)
         harvest_run = session.get(HarvestRun, run_id)
@@ -383,6 +394,12 @@ def harvest_source(
             source.pending_high_water = None
             source.resumption_token = None
         harvest_run.status = "ok" if result.ok else "failed"
+        harvest_run.deleted += swept
+        if swept:
+            harvest_run.problems = (
+                harvest_run.problems
+                + f"\n{swept} record(s) no longer in the repository marked deleted"
+            ).strip()
         harvest_run.error = error
         harvest_run.finished = utcnow()
         session.commit()
@@ -399,6 +416,40 @@ def harvest_source(
 
     report = locked_write(session, finish)
     return report
+
+
+def sweep(session: Session, source_id: int, seen: set[str]) -> int:
+    """After a complete ``--full`` harvest: mark deleted what the repository no longer lists.
+
+    Repositories that keep no deletions (``deletedRecord`` ``no`` or ``transient``) never
+    report a withdrawn book; a full harvest is the only way to notice. Only records harvested
+    into the library (they have an OAI identifier) are considered, never ones catalogued or
+    imported locally, and nothing is swept when the harvest listed no record at all (a
+    misconfigured set would otherwise empty the library). Returns how many were marked.
+    """
+    source = session.get(HarvestSource, source_id)
+    assert source is not None
+    if not seen:
+        return 0
+    rows = session.execute(
+        select(Record.id, Record.local_id).where(
+            Record.library_id == source.library_id,
+            Record.origin_identifier.is_not(None),
+            Record.deleted.is_(False),
+        )
+    ).all()
+    gone = [record_id for record_id, local_id in rows if local_id not in seen]
+    if not gone:
+        return 0
+    store = current_app.extensions["libext"].store()
+    for start in range(0, len(gone), 500):
+        for record in session.scalars(
+            select(Record).where(Record.id.in_(gone[start : start + 500]))
+        ):
+            store.delete(record)
+    store.flush()
+    session.commit()
+    return len(gone)
 
 
 def _plan(

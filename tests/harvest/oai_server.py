@@ -277,10 +277,15 @@ def generated_feed(
     prefix: str = "oai:test:",
     record: Callable[[int], str] = marc_record,
     deleted: Sequence[int] = (),
+    omit: Sequence[int] = (),
 ) -> Feed:
-    """``count`` MARCXML records in pages of ``page_size``; tokens are ``p2``, ``p3``…"""
+    """``count`` MARCXML records in pages of ``page_size``; tokens are ``p2``, ``p3``…
+
+    ``deleted`` records are listed as deletions; ``omit`` ones are not listed at all (a
+    repository that keeps no deletions).
+    """
     pages: dict[str | None, bytes] = {}
-    numbers = list(range(1, count + 1))
+    numbers = [n for n in range(1, count + 1) if n not in omit]
     chunks = [numbers[i : i + page_size] for i in range(0, len(numbers), page_size)] or [[]]
     for index, chunk in enumerate(chunks):
         key = None if index == 0 else f"p{index + 1}"

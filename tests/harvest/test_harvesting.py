@@ -242,3 +242,31 @@ def test_set_is_checked_against_list_sets(app):
     with srv.OAIServer(srv.generated_feed(2, 2)) as server:  # answers noSetHierarchy
         code, data = cli(app, "source", "add", "L2", "--url", server.url, "--set", "x")
     assert code == 2 and "has no sets" in data["error"]
+
+
+def test_full_harvest_marks_records_the_repository_dropped(app):
+    """A repository that keeps no deletions: --full notices what disappeared."""
+    with srv.OAIServer(srv.generated_feed(6, 4)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        # Books 2 and 5 are withdrawn without a trace (deletedRecord "no").
+        server.feed.pages = srv.generated_feed(6, 4, omit=[2, 5]).pages
+        code, report = cli(app, "harvest", "HNM")  # incremental: cannot notice
+        assert code == 0 and report["sources"][0]["deleted"] == 0
+        code, report = cli(app, "harvest", "HNM", "--full")
+    assert code == 0 and report["sources"][0]["deleted"] == 2
+    expected = titles([1, 3, 4, 6]) | {
+        "oai:test:2": ("Sách thử số 2", True),
+        "oai:test:5": ("Sách thử số 5", True),
+    }
+    assert records(app, "HNM") == expected
+
+
+def test_full_harvest_of_nothing_sweeps_nothing(app):
+    with srv.OAIServer(srv.generated_feed(3, 3)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        server.feed.pages = {None: srv.recorded("sickle", "noRecordsMatch.xml")}
+        code, report = cli(app, "harvest", "HNM", "--full")
+    assert code == 0 and report["sources"][0]["deleted"] == 0
+    assert records(app, "HNM") == titles([1, 2, 3])
