@@ -10,7 +10,9 @@ The page loop and the client live in :mod:`oai.harvest`; this module is the stor
   overlap, ``--from``/``--until``, ``--full``), keeps the run log, and moves the high-water mark
   only when a list was harvested to its end;
 * :func:`harvest_sources` runs several sources in parallel threads (bounded); SQLite writes are
-  serialised by one lock per database, so "database is locked" never reaches the user.
+  serialised by one lock per database, so "database is locked" never reaches the user;
+* :func:`sweep` follows repositories that keep no deletions: after a complete ``--full``
+  harvest, harvested records the repository no longer lists are marked deleted.
 """
 
 from __future__ import annotations

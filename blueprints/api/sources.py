@@ -25,6 +25,7 @@ from libext.harvest_sources import (
     remove_source,
 )
 from libext.harvesting import start_in_background
+from libext.models import HarvestSource
 
 _FIELDS = {"code", "url", "prefix", "set", "name", "enabled"}
 
@@ -45,7 +46,7 @@ def _body() -> dict[str, Any]:
     return data
 
 
-def _source_or_404(code: str):  # type: ignore[no-untyped-def]
+def _source_or_404(code: str) -> HarvestSource:
     item = find(get_session(), code)
     if item is None:
         abort(404, description=f"library {code} has no harvest source")
