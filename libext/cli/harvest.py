@@ -133,9 +133,16 @@ def remove(code: str, as_json: bool) -> None:
 @cli.command("harvest")
 @click.argument("codes", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Harvest every enabled source, in parallel.")
-@click.option("--full", is_flag=True, help="Harvest everything, not only what changed.")
-@click.option("--from", "from_", default=None, help="Only records changed on or after DATE.")
-@click.option("--until", default=None, help="Only records changed on or before DATE.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Harvest everything, not only what changed; records the repository no longer lists "
+    "are marked deleted.",
+)
+@click.option(
+    "--from", "from_", default=None, metavar="DATE", help="Only records changed on or after DATE."
+)
+@click.option("--until", default=None, metavar="DATE", help="Only records changed until DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def harvest(
     codes: tuple[str, ...],
