@@ -245,6 +245,9 @@ def main() -> None:
             SECRET_KEY="bench",
             SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
             LIBEXT_OAI_PAGE_SIZE=page,
+            # The same bytes on the wire as the static baseline: on loopback, gzip would only
+            # add CPU on both ends (it is on by default, for slow links).
+            LIBEXT_OAI_COMPRESSION=False,
         )
         LibExt(
             app,
