@@ -36,11 +36,6 @@ ATTACK_IDS = [p.stem for p in ATTACKS]
 
 # Known gaps in other features' parsers, reported to their owners. Strict: once a gap is fixed
 # the test passes, xfail turns into a failure, and the marker must go.
-MARC_READER_GAP = (
-    "marc.marcxml parses the DOCTYPE (recover mode, entities dropped): an external-entity "
-    "record is accepted with an empty field, and bombs end as 'no MARC record found' instead "
-    "of a refusal that names the DOCTYPE"
-)
 FEED_PE_GAP = (
     "oai.harvest.feed lets libxml2 load a local parameter entity before refusing the DOCTYPE; "
     "the message ('Content error in the internal subset') does not say why"
@@ -83,9 +78,7 @@ def as_oai_page(attack: Path) -> bytes:
 
 
 # --- the MARCXML reader, the import CLI and the import API ---------------------------------------
-#: Attacks the reader currently turns into stored records (see MARC_READER_GAP).
-ACCEPTED_BY_READER: set[str] = set()  # the reader now refuses any DOCTYPE outright
-REFUSED = _params(dict.fromkeys(ACCEPTED_BY_READER, MARC_READER_GAP))
+REFUSED = _params({})
 REFUSED_CLEARLY = _params({})
 
 
@@ -260,11 +253,6 @@ def _serve(host: str, handler: type[BaseHTTPRequestHandler]) -> Iterator[Threadi
         httpd.server_close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the harvester checks a source's address when it is added, not the targets of "
-    "redirects (requests follows up to 5) nor a later DNS answer",
-)
 def test_a_source_cannot_redirect_the_harvester_into_a_refused_network(db_url: str) -> None:
     """An allowed source answering ListRecords with a redirect to a refused address."""
     hits: list[str] = []
