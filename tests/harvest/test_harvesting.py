@@ -92,7 +92,10 @@ def test_oai_dc_source_is_stored_as_minimal_marc(app):
         code, added = cli(app, "source", "add", "DC", "--url", server.url)
         assert added["prefix"] == "oai_dc"
         code, report = cli(app, "harvest", "DC")
-    assert code == 0 and report["sources"][0]["skipped"] == 1  # the header without identifier
+        assert code == 0 and report["sources"][0]["skipped"] == 1  # header without identifier
+        # Converting again gives the same bytes: a second full harvest changes nothing.
+        code, again = cli(app, "harvest", "DC", "--full")
+    assert code == 0 and (again["sources"][0]["added"], again["sources"][0]["updated"]) == (0, 0)
     assert records(app, "DC") == {"oai:test.example.com:1585322": ("Sample Title", False)}
 
 
