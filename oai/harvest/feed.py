@@ -154,10 +154,20 @@ _PARSER = etree.XMLParser(
 )
 
 
+# The prolog: everything before the root element's start tag.
+_PROLOG_END = re.compile(rb"<[A-Za-z_]")
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+
 def parse(data: bytes) -> etree._Element:
     """Parse clean bytes into the OAI-PMH root element, or raise :class:`BrokenXML`."""
     if not data.strip():
         raise BrokenXML("empty response")
+    # Refused before libxml2 sees it: even with entities and DTD loading off, it reads the
+    # files that parameter entities of an internal subset name.
+    root_start = _PROLOG_END.search(data)
+    if _DOCTYPE.search(data, 0, root_start.start() if root_start else len(data)):
+        raise BrokenXML("a DOCTYPE is not allowed in an OAI-PMH response")
     try:
         root = etree.fromstring(data, parser=_PARSER)
     except etree.XMLSyntaxError as exc:

@@ -36,10 +36,6 @@ ATTACK_IDS = [p.stem for p in ATTACKS]
 
 # Known gaps in other features' parsers, reported to their owners. Strict: once a gap is fixed
 # the test passes, xfail turns into a failure, and the marker must go.
-FEED_PE_GAP = (
-    "oai.harvest.feed lets libxml2 load a local parameter entity before refusing the DOCTYPE; "
-    "the message ('Content error in the internal subset') does not say why"
-)
 
 
 def _params(gaps: dict[str, str]) -> list[object]:
@@ -156,7 +152,7 @@ def test_import_api_refuses_and_stores_nothing(import_app: Flask, attack: Path) 
 
 
 # --- the harvester --------------------------------------------------------------------------
-@pytest.mark.parametrize("attack", _params({"external_parameter_entity": FEED_PE_GAP}))
+@pytest.mark.parametrize("attack", _params({}))
 def test_feed_parser_refuses(attack: Path) -> None:
     with hang_guard(), pytest.raises(BrokenXML, match=REFUSAL):
         parse_feed(as_oai_page(attack))
@@ -170,7 +166,7 @@ def harvest_app(db_url: str) -> Iterator[Flask]:
         app.extensions["libext"].db.engine.dispose()
 
 
-@pytest.mark.parametrize("attack", _params({"external_parameter_entity": FEED_PE_GAP}))
+@pytest.mark.parametrize("attack", _params({}))
 def test_harvest_of_a_hostile_feed_fails_and_stores_nothing(
     harvest_app: Flask, attack: Path
 ) -> None:
