@@ -44,6 +44,27 @@ def only_with_builtin_accounts() -> None:
         abort(404)
 
 
+@bp.app_template_global("libext_account")
+def account_menu() -> dict[str, str] | None:
+    """What the page header shows: the user and a logout button, or a login link.
+
+    None when a host's login identifies users (the host shows its own menu).
+    """
+    if current_app.extensions["libext"].principal_loader is not accounts.load_principal:
+        return None
+    principal = current_principal()
+    if principal is None:
+        here = request.full_path.rstrip("?") if request.method == "GET" else None
+        if request.blueprint == "libext_accounts":
+            here = None
+        return {"login_url": url_for("libext_accounts.login", next=here)}
+    return {
+        "name": principal.name,
+        "account_url": url_for("libext_accounts.index"),
+        "logout_url": url_for("libext_accounts.logout"),
+    }
+
+
 def safe_next(target: str | None) -> str:
     """``target`` if it is a path on this site, else the account page (no open redirect)."""
     if target:

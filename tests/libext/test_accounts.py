@@ -317,3 +317,24 @@ def test_old_password_hashes_are_upgraded_at_login(app: Flask, runner: FlaskCliR
     with app.app_context():
         upgraded = get_session().query(User).one().password_hash
     assert upgraded != weak and upgraded.startswith("$argon2id$")
+
+
+def test_page_header_offers_login_then_logout(app: Flask, runner: FlaskCliRunner) -> None:
+    add(runner, "lan", "--role", "cataloguer", "--library", "HNM")
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/account/login?next=/"' in page
+    login(client, "lan", PASSWORD)
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/account/"' in page and ">lan<" in page
+    token = re.search(
+        r'id="libext-logout"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page
+    )
+    assert token
+    assert client.post("/account/logout", data={"csrf_token": token.group(1)}).status_code == 302
+    assert "/account/login" in client.get("/").get_data(as_text=True)
+
+
+def test_a_host_login_gets_no_libext_menu(db_url: str) -> None:
+    app = make_app(db_url)
+    assert "/account/login" not in app.test_client().get("/").get_data(as_text=True)
