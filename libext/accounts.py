@@ -247,7 +247,11 @@ def log_out() -> None:
 
 
 def bearer_token() -> str | None:
-    """The token of an ``Authorization: Bearer …`` header, or None."""
+    """The token of an ``Authorization: Bearer …`` header, or None.
+
+    Other schemes are not ours: an intranet proxy's ``Basic`` credentials, which a browser
+    resends on its own, must neither replace the session nor lift the CSRF check.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
@@ -256,11 +260,14 @@ def bearer_token() -> str | None:
 
 
 def load_principal() -> Principal | None:
-    """The built-in principal loader: a bearer token, else the logged-in session user."""
+    """The built-in principal loader: a bearer token, else the logged-in session user.
+
+    A request with a bearer token is judged by the token alone, never by its cookie.
+    """
     db: Session = current_app.extensions["libext"].db.session
-    if "Authorization" in request.headers:
-        secret = bearer_token()
-        found = user_for_token(db, secret) if secret else None
+    secret = bearer_token()
+    if secret is not None:
+        found = user_for_token(db, secret)
         if found is None:
             return None
         user, token = found

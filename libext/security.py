@@ -6,7 +6,8 @@ pages alone, so that embedding libext never changes how the host behaves:
 * **CSRF** (Flask-WTF's tokens): every state-changing request of a libext page or of the JSON
   API made with a logged-in *cookie* must carry the token (form field ``csrf_token`` or header
   ``X-CSRFToken``). A request that authenticates with ``Authorization: Bearer`` is exempt — a
-  browser never sends that header cross-site on its own — and so is an anonymous request,
+  browser never sends that header cross-site on its own (unlike ``Basic``, which it resends
+  and which stays checked) — and so is an anonymous request,
   which the view then refuses with 401 (login itself is protected by its form). The OAI-PMH
   and SRU endpoints are read-only protocols that allow POST, so they are exempt too. A host
   that runs its own ``CSRFProtect`` keeps it for its pages; libext's blueprints are then
@@ -124,7 +125,7 @@ def _check_csrf(csrf: CSRFProtect) -> None:
         return
     if CSRF_EXEMPT_BLUEPRINTS.intersection(request.blueprints):
         return
-    if "Authorization" in request.headers:
+    if accounts.bearer_token() is not None:
         return
     if current_principal() is None:
         return

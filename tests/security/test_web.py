@@ -267,3 +267,16 @@ def test_behind_a_trusted_proxy_https_and_client_address_are_seen(db_url: str) -
     untrusted = secure_app(db_url)  # no proxy configured: forwarded headers are ignored
     cookie = untrusted.test_client().get("/account/login", headers=forwarded).headers["Set-Cookie"]
     assert "Secure" not in cookie
+
+
+def test_basic_credentials_of_a_proxy_neither_replace_the_session_nor_lift_csrf(
+    app: Flask, seeded: Seeded
+) -> None:
+    """An intranet proxy with HTTP Basic auth: the browser resends it, even cross-site."""
+    client, token = log_in_client(app, seeded.user_ids["own"])
+    basic = {"Authorization": "Basic bGlicmFyaWFuOnNlY3JldA=="}
+    assert client.get("/account/", headers=basic).status_code == 200  # still logged in
+    refused = client.post(f"/record/{seeded.record_id}/split", headers=basic)
+    assert refused.status_code == 400
+    ok = client.post(f"/record/{seeded.record_id}/split", headers=basic, data={"csrf_token": token})
+    assert ok.status_code < 400
