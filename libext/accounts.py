@@ -19,6 +19,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,6 +46,7 @@ TOKEN_SHOWN = 12
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 SESSION_USER = "libext_user"
 SESSION_VERSION = "libext_user_version"
+SESSION_SINCE = "libext_login_at"
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist costs the same time as a real check,
@@ -238,12 +240,23 @@ def log_in(user: User) -> None:
         session["libext_lang"] = lang
     session[SESSION_USER] = user.id
     session[SESSION_VERSION] = user.session_version
+    session[SESSION_SINCE] = int(time.time())
 
 
 def log_out() -> None:
     """End the session's login."""
-    session.pop(SESSION_USER, None)
-    session.pop(SESSION_VERSION, None)
+    for key in (SESSION_USER, SESSION_VERSION, SESSION_SINCE):
+        session.pop(key, None)
+
+
+def _session_expired() -> bool:
+    # The cookie is signed but carries no expiry of its own: a login on a shared library
+    # computer must not last for ever.
+    lifetime = current_app.config["LIBEXT_AUTH_SESSION_LIFETIME"]
+    since = session.get(SESSION_SINCE)
+    if not lifetime:
+        return False
+    return not isinstance(since, int) or time.time() - since > float(lifetime)
 
 
 def bearer_token() -> str | None:
@@ -277,7 +290,7 @@ def load_principal() -> Principal | None:
     if user_id is None:
         return None
     user = db.get(User, user_id)
-    if user is None or user.session_version != session.get(SESSION_VERSION):
+    if user is None or user.session_version != session.get(SESSION_VERSION) or _session_expired():
         log_out()
         return None
     return principal_of(user)

@@ -186,6 +186,12 @@ SETTINGS: tuple[Setting, ...] = (
         "The sliding window over which failed logins are counted; seconds.",
     ),
     Setting(
+        "LIBEXT_AUTH_SESSION_LIFETIME",
+        12 * 3600,
+        "How long a login to the pages lasts, however active the user; seconds. 0: until the "
+        "browser is closed (or the password changes).",
+    ),
+    Setting(
         "LIBEXT_PROXY_HOPS",
         0,
         "Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host "

@@ -338,3 +338,15 @@ def test_page_header_offers_login_then_logout(app: Flask, runner: FlaskCliRunner
 def test_a_host_login_gets_no_libext_menu(db_url: str) -> None:
     app = make_app(db_url)
     assert "/account/login" not in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_a_login_ends_after_the_session_lifetime(app: Flask, runner: FlaskCliRunner) -> None:
+    add(runner, "lan", "--role", "cataloguer", "--library", "HNM")
+    client = app.test_client()
+    assert login(client, "lan", PASSWORD).status_code == 302
+    assert client.get("/account/").status_code == 200
+    with client.session_transaction() as session:
+        session[accounts.SESSION_SINCE] -= app.config["LIBEXT_AUTH_SESSION_LIFETIME"] + 1
+    assert client.get("/account/").status_code == 302  # back to the login form
+    with client.session_transaction() as session:
+        assert accounts.SESSION_USER not in session
