@@ -100,6 +100,8 @@ class SearchDoc:
     exact: str = ""
     facet_tokens: str = ""
     facets: list[tuple[str, str]] = field(default_factory=list)
+    #: Packed facet codes (set by the indexer, which owns the value numbering).
+    facet_codes: bytes = b""
 
 
 def _unique(values: Iterable[str]) -> list[str]:

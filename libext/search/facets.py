@@ -105,22 +105,18 @@ def fetch_column(session: Session, sql: str, params: dict[str, Any]) -> list[Any
 
 def count_facets(
     session: Session,
-    ids_sql: str,
+    blobs_sql: str,
     params: dict[str, Any],
     *,
     sample: int,
     size: int,
 ) -> dict[str, list[tuple[str, int]]]:
-    """Count facet values over the first ``sample`` ids ``ids_sql`` selects; top ``size`` each.
+    """Count facet values over the packed codes ``blobs_sql`` selects (its ``:sample`` bound
+    limits the hits read); the top ``size`` values of each facet.
 
     Decades are all returned (newest first); other facets their ``size`` most frequent values.
     """
-    blobs = fetch_column(
-        session,
-        "SELECT facet_ids FROM libext_search_cluster WHERE id IN"
-        f" (SELECT id FROM ({ids_sql} LIMIT :sample) AS hits)",
-        {**params, "sample": sample},
-    )
+    blobs = fetch_column(session, blobs_sql, {**params, "sample": sample})
     # One array of every hit's codes, counted in one C-level pass.
     counter = Counter(unpack(b"".join(blobs)))
     by_kind: dict[int, list[tuple[int, int]]] = {}

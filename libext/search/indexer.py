@@ -257,7 +257,8 @@ class SearchIndexer:
             cluster.language = doc.language[:3]
             cluster.title_sort = doc.title_sort
             cluster.library_count = doc.library_count
-            cluster.facet_ids = pack(self.facet_codes.codes(doc.facets))
+            doc.facet_codes = pack(self.facet_codes.codes(doc.facets))
+            cluster.facet_ids = doc.facet_codes
             cluster.updated = now
         self.session.flush()
         self.engine.index(self.session, docs)
@@ -286,9 +287,8 @@ def bulk_load(
 
     def flush() -> None:
         new_values: list[dict[str, object]] = []
-        packed = {
-            d.cluster_id: pack(codes.bulk_codes(d.facets, next_facet_id, new_values)) for d in docs
-        }
+        for d in docs:
+            d.facet_codes = pack(codes.bulk_codes(d.facets, next_facet_id, new_values))
         if new_values:
             session.execute(SearchFacet.__table__.insert(), new_values)
         session.execute(
@@ -306,7 +306,7 @@ def bulk_load(
                     "language": d.language[:3],
                     "title_sort": d.title_sort,
                     "library_count": d.library_count,
-                    "facet_ids": packed[d.cluster_id],
+                    "facet_ids": d.facet_codes,
                     "updated": now,
                 }
                 for d in docs

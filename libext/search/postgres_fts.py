@@ -28,7 +28,7 @@ _WEIGHT = {"title": "A", "author": "B", "subject": "C", "other": "D", "isbn": "D
 # ts_rank weights for D, C, B, A: the same ratios as the bm25 column weights on SQLite.
 _RANK = "ts_rank(CAST('{0.1, 0.4, 0.6, 1.0}' AS float4[]), doc, CAST(:m AS tsquery))"
 # The holding-library count breaks ties and near-ties (as on SQLite): up to 10%.
-_SCORE = f"{_RANK} * (1.0 + 0.02 * least(library_count, 5))"
+_SCORE = f"{_RANK} * (CAST(1 AS float4) + CAST(0.02 AS float4) * least(library_count, 5))"
 _MAX_POSITION = 16383  # PostgreSQL's limit; later positions are clamped
 
 
@@ -136,9 +136,9 @@ class PostgresEngine(SearchEngine):
             self.delete(session, [d.cluster_id for d in docs])
         session.execute(
             text(
-                f"INSERT INTO {TABLE} (cluster_id, doc, exact, facets, library_count) VALUES"
-                " (:id, CAST(:doc AS tsvector), CAST(:exact AS tsvector),"
-                " CAST(:facets AS tsvector), :libs)"
+                f"INSERT INTO {TABLE} (cluster_id, doc, exact, facets, library_count, facet_ids)"
+                " VALUES (:id, CAST(:doc AS tsvector), CAST(:exact AS tsvector),"
+                " CAST(:facets AS tsvector), :libs, :codes)"
             ),
             [
                 {
@@ -147,6 +147,7 @@ class PostgresEngine(SearchEngine):
                     "exact": _bare_vector(d.exact),
                     "facets": _bare_vector(d.facet_tokens),
                     "libs": d.library_count,
+                    "codes": d.facet_codes,
                 }
                 for d in docs
             ],
@@ -172,11 +173,15 @@ class PostgresEngine(SearchEngine):
         if total == 0:
             return SearchHits(total=0, cluster_ids=[])
         if request.sort == "relevance" and c.match:
+            # (A window count(*) in the ranking query would read the rows once, but it makes
+            # PostgreSQL keep every matching row, vectors and all, before the top-k sort: a
+            # separate count over the GIN bitmap is cheaper.)
             tier = "(exact @@ CAST(:x AS tsquery)) DESC, " if c.exact else ""
             sql = (
                 f"SELECT cluster_id {hits_from} ORDER BY {tier}{_SCORE} DESC,"
                 " library_count DESC, cluster_id LIMIT :lim OFFSET :off"
             )
+            ids = [row[0] for row in session.execute(text(sql), params)]
         else:
             order = {
                 "year_desc": "c.year DESC NULLS LAST, c.title_sort",
@@ -188,13 +193,15 @@ class PostgresEngine(SearchEngine):
                 f" (SELECT {c.id_column} {hits_from}) ORDER BY {order}, c.id"
                 " LIMIT :lim OFFSET :off"
             )
-        ids = [row[0] for row in session.execute(text(sql), params)]
+            ids = [row[0] for row in session.execute(text(sql), params)]
         hits = SearchHits(total=total, cluster_ids=ids)
         if request.with_facets:
             sample = request.facet_sample
+            # Facet codes are kept in the full-text row itself: no join, and only ``sample``
+            # matching rows are read.
             counted = count_facets(
                 session,
-                f"SELECT {c.id_column} AS id {hits_from}",
+                f"SELECT facet_ids {hits_from} LIMIT :sample",
                 params,
                 sample=sample,
                 size=request.facet_size,

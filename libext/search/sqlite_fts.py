@@ -205,7 +205,8 @@ class SqliteEngine(SearchEngine):
             sample = request.facet_sample
             counted = count_facets(
                 session,
-                f"SELECT {c.id_column} AS id {hits_from}",
+                "SELECT facet_ids FROM libext_search_cluster WHERE id IN"
+                f" (SELECT {c.id_column} {hits_from} LIMIT :sample)",
                 params,
                 sample=sample,
                 size=request.facet_size,

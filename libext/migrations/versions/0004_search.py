@@ -117,7 +117,8 @@ def upgrade() -> None:
             " doc tsvector NOT NULL,"
             " exact tsvector NOT NULL,"
             " facets tsvector NOT NULL,"
-            " library_count integer NOT NULL DEFAULT 0)"
+            " library_count integer NOT NULL DEFAULT 0,"
+            " facet_ids bytea NOT NULL DEFAULT '')"
         )
         op.execute("CREATE INDEX ix_libext_search_fts_doc ON libext_search_fts USING gin (doc)")
         op.execute(
