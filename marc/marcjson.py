@@ -107,14 +107,21 @@ def iter_json(stream: BinaryIO) -> Iterator[Decoded]:
                 if grew:
                     continue
                 error = exc
+            except (RecursionError, ValueError) as exc:
+                # Hostile or broken input that is valid JSON syntax all the same: nesting
+                # deeper than Python's recursion limit, or a number of thousands of digits
+                # (int conversion is capped). The record cannot be read; the next one can.
+                error = exc
             break
         if error is not None:
             end = _resync(buf.text, pos + 1)
-            yield Decoded(
-                offset=offset,
-                raw=buf.text[pos:end].encode("utf-8"),
-                reason=(f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"),
-            )
+            if isinstance(error, json.JSONDecodeError):
+                reason = f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+            elif isinstance(error, RecursionError):
+                reason = "not usable JSON: nested too deeply"
+            else:
+                reason = f"not usable JSON: {error}"[:300]
+            yield Decoded(offset=offset, raw=buf.text[pos:end].encode("utf-8"), reason=reason)
             buf.consume(end)
             continue
         raw = buf.text[pos:end].encode("utf-8")
