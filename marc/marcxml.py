@@ -12,6 +12,7 @@ nesting depth, and :data:`MAX_ELEMENTS` caps a single record.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -27,6 +28,13 @@ MARC_NS = "http://www.loc.gov/MARC21/slim"
 _RECORD_TAGS = {f"{{{MARC_NS}}}record", "record"}
 #: Elements one record may hold before it is rejected as unreasonable.
 MAX_ELEMENTS = 50_000
+
+
+_NAMES = {
+    f"{{{MARC_NS}}}{name}" if ns else name: name
+    for name in ("leader", "controlfield", "datafield", "subfield")
+    for ns in (True, False)
+}
 
 
 def _local(tag: object) -> str:
@@ -53,7 +61,7 @@ def element_to_record(
     count = 0
     for child in element:
         count += 1
-        name = _local(child.tag)
+        name = _NAMES.get(child.tag) or _local(child.tag)  # type: ignore[call-overload]
         if not name:
             continue
         if name == "leader":
@@ -76,7 +84,7 @@ def element_to_record(
                 count += 1
                 if count > MAX_ELEMENTS:
                     return None, f"record has more than {MAX_ELEMENTS} elements", warnings
-                if _local(sub.tag) != "subfield":
+                if _NAMES.get(sub.tag) != "subfield" and _local(sub.tag) != "subfield":
                     if _local(sub.tag):
                         warnings.append(f"field {tag}: unexpected element <{_local(sub.tag)}>")
                     continue
@@ -116,11 +124,33 @@ def element_to_record(
     return record, None, warnings
 
 
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+_DOCTYPE_REFUSED = (
+    "MARCXML with a DOCTYPE is refused: DTDs and entity declarations are not allowed "
+    "(they can read local files or expand without bound)"
+)
+
+
+def _has_doctype(head: bytes) -> bool:
+    """True when the document prolog in ``head`` declares a DOCTYPE."""
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while match := _PROLOG_ITEM.match(head, pos):
+        if match.end() == pos:
+            break
+        pos = match.end()
+    return head[pos:].lstrip()[:9].upper() == b"<!DOCTYPE"
+
+
 def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
     """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream."""
+    peek = getattr(stream, "peek", None)
+    if peek is not None and _has_doctype(peek(1 << 16)[: 1 << 16]):
+        # MARCXML never needs a DTD; a DOCTYPE is how XXE and entity bombs arrive.
+        raise UnusableInput(_DOCTYPE_REFUSED)
     parser = etree.iterparse(
         stream,
-        events=("start", "end"),
+        events=("end",),
+        tag=sorted(_RECORD_TAGS),
         recover=True,
         resolve_entities=False,
         no_network=True,
@@ -131,34 +161,28 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
     )
     seen_errors = 0
     pending: list[tuple[int, str]] = []  # parser errors not yet attributed to a record
-    depth = 0
-    record_depth = -1
+    checked_doctype = False
     try:
-        for event, element in parser:
-            if event == "start":
-                if depth == 0 and element.getroottree().docinfo.doctype:
-                    # MARCXML never needs a DTD; a DOCTYPE is how XXE and entity bombs arrive.
-                    raise UnusableInput(
-                        "MARCXML with a DOCTYPE is refused: DTDs and entity declarations are "
-                        "not allowed (they can read local files or expand without bound)"
-                    )
-                depth += 1
-                if record_depth < 0 and element.tag in _RECORD_TAGS:
-                    record_depth = depth
-                continue
-            depth -= 1
-            if element.tag not in _RECORD_TAGS or depth + 1 != record_depth:
-                continue
-            record_depth = -1
-            log = list(parser.error_log)
-            pending.extend((e.line, e.message) for e in log[seen_errors:])
-            seen_errors = len(log)
-            # libxml2 parses ahead of the events lxml delivers, so an error may belong to a
-            # later record: attribute by line span (start tag to last descendant).
-            first = element.sourceline or 0
-            last = max((d.sourceline or 0 for d in element.iterdescendants()), default=first)
-            own = [(ln, msg) for ln, msg in pending if first <= ln <= last + 1]
-            pending = [(ln, msg) for ln, msg in pending if ln > last + 1]
+        for _event, element in parser:
+            if not checked_doctype:
+                checked_doctype = True
+                if element.getroottree().docinfo.doctype:
+                    raise UnusableInput(_DOCTYPE_REFUSED)
+            if any(a.tag in _RECORD_TAGS for a in element.iterancestors()):
+                continue  # a record inside a record: part of the outer one
+            log = parser.error_log
+            if len(log) > seen_errors:
+                entries = list(log)
+                pending.extend((e.line, e.message) for e in entries[seen_errors:])
+                seen_errors = len(entries)
+            own: list[tuple[int, str]] = []
+            if pending:
+                # libxml2 parses ahead of the events lxml delivers, so an error may belong to
+                # a later record: attribute by line span (start tag to last descendant).
+                first = element.sourceline or 0
+                last = max((d.sourceline or 0 for d in element.iterdescendants()), default=first)
+                own = [(ln, msg) for ln, msg in pending if first <= ln <= last + 1]
+                pending = [(ln, msg) for ln, msg in pending if ln > last + 1]
             raw = etree.tostring(element, encoding="utf-8")
             item = Decoded(offset=None, raw=raw, line=element.sourceline, encoding="utf-8")
             if own:

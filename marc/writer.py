@@ -72,17 +72,21 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
     """
     encoded: list[tuple[str, bytes]] = []
     for f in record.fields:
-        _check_delimiters(record, f)
         if len(f.tag) != 3 or not f.tag.isascii():
             raise InvalidRecord(f"{_name(record)}: tag {f.tag!r} is not three characters")
         if f.control_field:
             body = _nfc(f.data or "").encode("utf-8")
+            delimiters = 0
         else:
             ind1, ind2 = f.indicators or (" ", " ")
             parts = [(ind1 or " ")[:1] + (ind2 or " ")[:1]]
             for sub in f.subfields:
                 parts.append("\x1f" + sub.code + _nfc(sub.value or ""))
             body = "".join(parts).encode("utf-8")
+            delimiters = len(f.subfields)
+        # One 0x1F per subfield and no 0x1D/0x1E: anything else would not read back.
+        if b"\x1d" in body or b"\x1e" in body or body.count(b"\x1f") != delimiters:
+            _check_delimiters(record, f)
         encoded.append((f.tag, body))
     return iso2709.serialize(_leader(record), encoded, _name(record))
 
