@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from flask import (
     Flask,
     Response,
+    abort,
     current_app,
     g,
     has_request_context,
@@ -89,6 +90,7 @@ def init_app(app: Flask, state: LibExtState) -> None:
         for name, blueprint in app.blueprints.items():
             if name.startswith("libext_"):
                 host_csrf.exempt(blueprint)
+    app.url_value_preprocessor(_refuse_huge_ids)
     app.before_request(_limit_upload)
     app.before_request(lambda: _check_csrf(csrf))
     app.after_request(_add_headers)
@@ -100,6 +102,19 @@ def init_app(app: Flask, state: LibExtState) -> None:
 
 def _libext_request() -> bool:
     return any(name.startswith("libext_") for name in request.blueprints)
+
+
+#: Largest id a URL may name: the databases' 64-bit integers (larger ones overflow in the
+#: driver, which would be an HTTP 500 instead of a 404).
+MAX_URL_INT = 2**63 - 1
+
+
+def _refuse_huge_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if not endpoint or not endpoint.startswith("libext_") or not values:
+        return
+    for value in values.values():
+        if isinstance(value, int) and not -MAX_URL_INT <= value <= MAX_URL_INT:
+            abort(404)
 
 
 def _limit_upload() -> None:

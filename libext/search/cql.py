@@ -19,6 +19,8 @@ __all__ = ["MAX_CONJUNCTS", "CQLError", "cql_to_queries"]
 
 #: Largest number of OR branches a query may expand to.
 MAX_CONJUNCTS = 16
+#: Deepest nesting of parentheses accepted in a query.
+MAX_NESTING = 32
 
 _INDEXES = {
     "cql.anywhere": "",
@@ -86,6 +88,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -118,7 +121,13 @@ class _Parser:
     def clause(self) -> list[list[str]]:
         token = self.take()
         if token.kind == "sym" and token.text == "(":
+            # Each parenthesis is a level of recursion: a hostile query must not reach
+            # Python's recursion limit.
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise CQLError(10, "(", "Query too complex: parentheses nested too deeply")
             inner = self.query()
+            self.depth -= 1
             closing = self.take()
             if closing.text != ")":
                 raise CQLError(10, closing.text, "Query syntax error: missing )")

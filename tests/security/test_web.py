@@ -280,3 +280,29 @@ def test_basic_credentials_of_a_proxy_neither_replace_the_session_nor_lift_csrf(
     assert refused.status_code == 400
     ok = client.post(f"/record/{seeded.record_id}/split", headers=basic, data={"csrf_token": token})
     assert ok.status_code < 400
+
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/record/{HUGE}"),
+        ("GET", f"/record/{HUGE}.mrc"),
+        ("GET", f"/api/records/{HUGE}"),
+        ("GET", f"/api/imports/{HUGE}"),
+        ("GET", f"/cataloguing/batches/{HUGE}"),
+        ("DELETE", f"/api/records/{HUGE}"),
+        ("POST", f"/api/imports/{HUGE}/revert"),
+        ("GET", "/sru?operation=searchRetrieve&version=1.2&query=" + "(" * 5000 + "a"),
+        ("GET", "/api/export?library=HNM&q=" + "(" * 3000),
+        ("GET", "/api/search?q=" + "(" * 3000 + "&page=" + HUGE),
+    ],
+)
+def test_out_of_range_ids_and_deep_queries_are_not_500(
+    app: Flask, seeded: Seeded, method: str, path: str
+) -> None:
+    headers = {"Authorization": f"Bearer {seeded.tokens['admin']}"}
+    response = app.test_client().open(path, method=method, headers=headers)
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
