@@ -73,8 +73,33 @@ def holdings_852(holdings: Sequence[HoldingInfo]) -> list[pymarc.Field]:
     return fields
 
 
+def _stored_tags(marc: bytes) -> set[bytes] | None:
+    """Tags in a stored record's directory (no parse), or None when it is unreadable."""
+    try:
+        base = int(marc[12:17])
+    except ValueError:
+        return None
+    directory = marc[24 : base - 1]
+    return {directory[i : i + 3] for i in range(0, len(directory) - 11, 12)}
+
+
 def _prepared(item: SourceRecord) -> tuple[pymarc.Record | None, bytes | None]:
-    """The record to write and, when they can be written unchanged, its stored bytes."""
+    """The record to write and, when they can be written unchanged, its stored bytes.
+
+    Stored bytes that need no change (holdings already inside, or none to add; leader/05
+    right) are used without parsing the record at all; the record is then None only if
+    the caller also needs it (MARCXML, JSON, .mrk), which it gets from ``item.record``.
+    """
+    marc = item.marc_bytes
+    if marc is not None and len(marc) > 24:
+        tags = _stored_tags(marc)
+        deletion_ok = not item.deleted or marc[5:6] == b"d"
+        if (
+            tags is not None
+            and deletion_ok
+            and (b"852" in tags or b"952" in tags or not item.holdings)
+        ):
+            return None, marc
     record = item.record
     if record is None:
         return None, None
@@ -148,10 +173,10 @@ def export(
     with writer:
         for item in items:
             record, stored = _prepared(item)
-            if record is None:
+            if record is None and stored is None:
                 writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
                 continue
-            writer.write(record, stored if fmt == "iso2709" else None)
+            writer.write(record, stored)  # stored bytes are decoded when not ISO 2709
     return ExportReport(fmt, writer.written, writer.refused, writer.stats.get("stripped", 0))
 
 
@@ -200,10 +225,10 @@ def export_chunks(
             source, library=lib, since=since, keys=part, include_deleted=include_deleted
         ):
             record, stored = _prepared(item)
-            if record is None:
+            if record is None and stored is None:
                 writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
                 continue
-            writer.write(record, stored if fmt == "iso2709" else None)
+            writer.write(record, stored)  # stored bytes are decoded when not ISO 2709
             count += 1
             if count % flush_every == 0:
                 yield buffer.take()
