@@ -115,9 +115,12 @@ def _int_arg(args: Mapping[str, str], name: str, default: int) -> int | None:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         return None
+    # No result set reaches past this, and larger values overflow the database's integers:
+    # answered with the "unsupported parameter value" diagnostic like any other bad value.
+    return value if abs(value) <= 2**31 - 1 else None
 
 
 def _dc_element(record: pymarc.Record) -> etree._Element:

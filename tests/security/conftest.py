@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -132,6 +133,7 @@ def log_in_client(app: Flask, user_id: int) -> tuple[FlaskClient, str]:
     client = app.test_client()
     with client.session_transaction() as session:
         session[accounts.SESSION_USER] = user_id
+        session[accounts.SESSION_SINCE] = int(time.time())
         with app.app_context():
             session[accounts.SESSION_VERSION] = get_session().get(User, user_id).session_version
     page = client.get("/account/").get_data(as_text=True)

@@ -18,11 +18,13 @@ from types import FrameType
 from urllib.parse import urlencode
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from werkzeug.routing import IntegerConverter
 
+from libext.accounts import add_user, create_token
 from libext.demo import load_demo
 from marc.errors import MarcError
 from marc.reader import MarcReader
@@ -69,6 +71,9 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     )
     with app.app_context():
         load_demo(app.extensions["libext"])
+        session = app.extensions["libext"].db.session
+        add_user(session, "fuzz-admin", "admin")
+        app.config["FUZZ_ADMIN_TOKEN"] = create_token(session, "fuzz-admin").secret
     yield app
     with app.app_context():
         app.extensions["libext"].db.engine.dispose()
@@ -263,6 +268,51 @@ def test_sru_answers_xml_never_a_500(demo_app: Flask, q: str, params: dict[str, 
         response = demo_app.test_client().get("/sru?" + urlencode(args))
     assert response.status_code < 500
     etree.fromstring(response.data)
+
+
+# --- every GET endpoint -------------------------------------------------------------------------
+PARAM_NAMES = st.sampled_from(
+    [
+        "q", "page", "size", "sort", "library", "type", "lang", "decade", "subject", "author",
+        "format", "since", "include_deleted", "verb", "metadataPrefix", "identifier", "set",
+        "from", "until", "resumptionToken", "operation", "version", "query", "startRecord",
+        "maximumRecords", "recordSchema", "next", "split", "status",
+    ]
+) | st.text(max_size=8)  # fmt: skip
+ANY_VALUE = PARAM_VALUES | QUERY_PIECES | st.text(max_size=40)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_every_get_endpoint_survives_any_arguments(demo_app: Flask, data: st.DataObject) -> None:
+    rules = sorted(
+        (
+            rule
+            for rule in demo_app.url_map.iter_rules()
+            if rule.endpoint.startswith("libext_") and "GET" in (rule.methods or ())
+        ),
+        key=lambda rule: rule.rule,
+    )
+    rule = data.draw(st.sampled_from(rules), label="route")
+    values: dict[str, object] = {}
+    for name in rule.arguments:
+        if isinstance(rule._converters[name], IntegerConverter):
+            values[name] = data.draw(st.integers(0, 500) | st.integers(0, 2**70), label=name)
+        else:
+            values[name] = data.draw(st.text(min_size=1, max_size=30), label=name)
+    params = data.draw(st.lists(st.tuples(PARAM_NAMES, ANY_VALUE), max_size=6), label="query")
+    as_admin = data.draw(st.booleans(), label="as admin")
+    with demo_app.test_request_context():
+        url = url_for(rule.endpoint, **values)
+    headers = {"Authorization": f"Bearer {demo_app.config['FUZZ_ADMIN_TOKEN']}"} if as_admin else {}
+    with hang_guard():
+        response = demo_app.test_client().get(url + "?" + urlencode(params), headers=headers)
+        response.get_data()  # streamed answers (exports) run to their end
+    assert response.status_code < 500, (url, params, response.get_data(as_text=True)[:300])
 
 
 # --- MARC reader ----------------------------------------------------------------------------
