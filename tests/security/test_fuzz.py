@@ -383,3 +383,50 @@ def test_marc_reader_survives_mutated_real_records(
 
 def test_samples_were_found() -> None:
     assert len(SAMPLES) >= 20, f"expected real MARC samples in {MARC_DIR}"
+
+
+# --- the import API -------------------------------------------------------------------------------
+IMPORT_FIELDS = st.fixed_dictionaries(
+    {"library": st.sampled_from(["HNM", "PLY", "", "XXX", "hnm"]) | st.text(max_size=10)},
+    optional={
+        "format": st.sampled_from(["auto", "iso2709", "marcxml", "json", "mrk", "pdf", ""])
+        | st.text(max_size=10),
+        "encoding": st.sampled_from(["auto", "utf-8", "marc-8", "tcvn3", "vni", "x", ""])
+        | st.text(max_size=10),
+        "match": st.sampled_from(["001", "isbn", "001+003", "title", "", "001,isbn"])
+        | st.text(max_size=20),
+        "on_match": st.sampled_from(["replace", "merge", "skip", "always-new", ""])
+        | st.text(max_size=10),
+        "dry_run": st.sampled_from(["1", "0", "true", ""]) | st.text(max_size=5),
+    },
+)
+
+
+def _sample_upload(data: st.DataObject) -> bytes:
+    sample = data.draw(st.sampled_from(SAMPLES), label="file")
+    mutations = data.draw(st.lists(MUTATION, max_size=3), label="mutations")
+    return mutate(sample.read_bytes(), mutations)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(fields=IMPORT_FIELDS, data=st.data())
+def test_import_api_answers_any_form_without_a_500(
+    demo_app: Flask, fields: dict[str, str], data: st.DataObject
+) -> None:
+    if "libext_api.imports_create" not in demo_app.view_functions:
+        pytest.skip("the import API is not there yet")
+    body: dict[str, object] = dict(fields)
+    if data.draw(st.booleans(), label="send a file"):
+        name = data.draw(st.text(max_size=40), label="file name")
+        body["file"] = (io.BytesIO(_sample_upload(data)), name)
+    headers = {"Authorization": f"Bearer {demo_app.config['FUZZ_ADMIN_TOKEN']}"}
+    with hang_guard():
+        response = demo_app.test_client().post(
+            "/api/imports", data=body, headers=headers, content_type="multipart/form-data"
+        )
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert response.is_json
