@@ -251,7 +251,7 @@ class Provider:
     ) -> None:
         if request.identifier is not None:
             record = self._get(request.identifier)
-            if not record.deleted and record.record is None:
+            if not record.deleted and not record.has_metadata:
                 raise NoMetadataFormats(
                     f"{request.identifier} has no metadata that can be disseminated."
                 )
@@ -297,7 +297,7 @@ class Provider:
             errors.append(error)
         if fmt is None:
             errors.append(self._unknown_format(request.metadata_prefix))
-        elif record is not None and not record.deleted and record.record is None:
+        elif record is not None and not record.deleted and not record.has_metadata:
             errors.append(
                 CannotDisseminateFormat(f"{request.identifier} has no metadata to disseminate.")
             )
@@ -422,7 +422,7 @@ class Provider:
                 limit + 1,
             )
             for record in batch:
-                if record.deleted or record.record is not None:
+                if record.deleted or record.has_metadata:
                     if len(page) == limit:
                         return page, True
                     page.append(record)

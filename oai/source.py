@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pymarc
 
@@ -56,25 +56,91 @@ class Provenance:
     harvest_date: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+def _parse_iso2709(data: bytes) -> pymarc.Record:
+    return pymarc.Record(data=data, to_unicode=True, force_utf8=True)
+
+
 class SourceRecord:
     """A record as a source hands it out.
 
     ``record`` is ``None`` only for deleted records whose metadata the source no longer has.
+    A source that keeps UTF-8 ISO 2709 may pass ``marc_bytes`` alone: ``record`` is then
+    parsed on first access only, so listings that never look at the metadata
+    (ListIdentifiers, counts, exports of the stored bytes) never pay for parsing.
     ``sets`` are OAI setSpecs (``library:HNM``, ``type:am``…) the record belongs to.
     """
 
-    key: int | str
-    datestamp: datetime
-    deleted: bool
-    record: pymarc.Record | None
-    sets: Sequence[str] = ()
-    holdings: Sequence[HoldingInfo] = ()
-    provenance: Provenance | None = None
-    #: The library the record belongs to (its code), when the source knows one.
-    library_code: str | None = None
-    #: ISO 2709 bytes as stored, when the source keeps them (lets exports stay byte-identical).
-    marc_bytes: bytes | None = None
+    __slots__ = (
+        "_record",
+        "datestamp",
+        "deleted",
+        "holdings",
+        "key",
+        "library_code",
+        "marc_bytes",
+        "provenance",
+        "sets",
+    )
+
+    def __init__(
+        self,
+        key: int | str,
+        datestamp: datetime,
+        deleted: bool,
+        record: pymarc.Record | None = None,
+        sets: Sequence[str] = (),
+        holdings: Sequence[HoldingInfo] = (),
+        provenance: Provenance | None = None,
+        library_code: str | None = None,
+        marc_bytes: bytes | None = None,
+    ) -> None:
+        self.key = key
+        self.datestamp = datestamp
+        self.deleted = deleted
+        self._record = record
+        self.sets = sets
+        self.holdings = holdings
+        self.provenance = provenance
+        #: The library the record belongs to (its code), when the source knows one.
+        self.library_code = library_code
+        #: ISO 2709 bytes as stored, when the source keeps them (exports stay byte-identical).
+        self.marc_bytes = marc_bytes
+
+    @property
+    def record(self) -> pymarc.Record | None:
+        """The MARC record, parsed from ``marc_bytes`` on first access when not given."""
+        if self._record is None and self.marc_bytes is not None:
+            self._record = _parse_iso2709(self.marc_bytes)
+        return self._record
+
+    #: Constructor arguments, in order.
+    FIELDS = (
+        "key",
+        "datestamp",
+        "deleted",
+        "record",
+        "sets",
+        "holdings",
+        "provenance",
+        "library_code",
+        "marc_bytes",
+    )
+
+    def replace(self, **changes: Any) -> SourceRecord:
+        """A copy with ``changes`` applied (as :func:`dataclasses.replace` would)."""
+        values = {name: getattr(self, name) for name in self.FIELDS if name != "record"}
+        values["record"] = self._record
+        values.update(changes)
+        return SourceRecord(**values)
+
+    @property
+    def has_metadata(self) -> bool:
+        """True when the source has the record's metadata (without parsing it)."""
+        return self._record is not None or self.marc_bytes is not None
+
+    def __repr__(self) -> str:
+        state = "deleted" if self.deleted else "live"
+        return f"<SourceRecord {self.key!r} {self.datestamp:%Y-%m-%dT%H:%M:%S} {state}>"
 
 
 @dataclass(frozen=True, slots=True)

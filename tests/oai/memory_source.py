@@ -8,7 +8,6 @@ database and a change between two pages can be made by hand.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 
 import pymarc
@@ -45,12 +44,12 @@ class MemorySource:
 
     def touch(self, key: int | str, datestamp: datetime) -> None:
         """Mark a record changed at ``datestamp``."""
-        self.records[key] = replace(self.records[key], datestamp=datestamp)
+        self.records[key] = self.records[key].replace(datestamp=datestamp)
 
     def delete(self, key: int | str, datestamp: datetime) -> None:
         """Delete a record; it stays listable as a deletion."""
-        self.records[key] = replace(
-            self.records[key], deleted=True, record=None, datestamp=datestamp
+        self.records[key] = self.records[key].replace(
+            deleted=True, record=None, marc_bytes=None, datestamp=datestamp
         )
 
     # -- the seam ------------------------------------------------------------------------

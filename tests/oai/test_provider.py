@@ -91,7 +91,7 @@ def test_text_keys_are_escaped_into_legal_identifiers() -> None:
 
 
 def _fields(record: SourceRecord) -> dict:
-    return {name: getattr(record, name) for name in SourceRecord.__slots__}
+    return {name: getattr(record, name) for name in SourceRecord.FIELDS}
 
 
 class BrokenSource(MemorySource):
