@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,18 +45,26 @@ class Hang(Exception):
 
 @contextmanager
 def hang_guard(seconds: int = HANG_SECONDS) -> Iterator[None]:
-    """Raise :class:`Hang` in the test if the block runs longer than ``seconds``."""
+    """Raise :class:`Hang` in the test if the block runs longer than ``seconds``.
+
+    pytest-timeout's own alarm (same signal) is put back afterwards with the time it had left.
+    """
 
     def alarm(_signum: int, _frame: FrameType | None) -> None:
         raise Hang(f"no answer within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
+    outer_left = signal.alarm(seconds)
+    if outer_left:
+        signal.alarm(min(seconds, outer_left))
+    started = time.monotonic()
     try:
         yield
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            signal.alarm(max(1, int(outer_left - (time.monotonic() - started))))
 
 
 @pytest.fixture(scope="module")
