@@ -635,7 +635,10 @@ def bench_one(url: str, label: str, n_records: int) -> None:
                     )
                 )
             session.commit()
-            session.execute(sa.text("ANALYZE"))
+            # What autovacuum does to a freshly loaded table (visibility map, statistics);
+            # VACUUM cannot run inside a transaction block.
+            with engine_sa.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
         else:
             session.commit()
             session.execute(

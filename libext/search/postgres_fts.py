@@ -173,15 +173,7 @@ class PostgresEngine(SearchEngine):
         if total == 0:
             return SearchHits(total=0, cluster_ids=[])
         if request.sort == "relevance" and c.match:
-            # (A window count(*) in the ranking query would read the rows once, but it makes
-            # PostgreSQL keep every matching row, vectors and all, before the top-k sort: a
-            # separate count over the GIN bitmap is cheaper.)
-            tier = "(exact @@ CAST(:x AS tsquery)) DESC, " if c.exact else ""
-            sql = (
-                f"SELECT cluster_id {hits_from} ORDER BY {tier}{_SCORE} DESC,"
-                " library_count DESC, cluster_id LIMIT :lim OFFSET :off"
-            )
-            ids = [row[0] for row in session.execute(text(sql), params)]
+            ids = self._ranked(session, c, hits_from, params, request)
         else:
             order = {
                 "year_desc": "c.year DESC NULLS LAST, c.title_sort",
@@ -209,6 +201,36 @@ class PostgresEngine(SearchEngine):
             hits.facets_exact = total <= sample
             hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else total / sample)
         return hits
+
+    @staticmethod
+    def _ranked(
+        session: Session,
+        c: _Compiled,
+        hits_from: str,
+        params: dict[str, Any],
+        request: SearchRequest,
+    ) -> list[int]:
+        """The page by relevance: exact-diacritic matches first, then weighted ``ts_rank``.
+
+        As on SQLite, the two tiers are two ranked queries (``… AND exact @@ x`` then ``… AND
+        NOT exact @@ x``), the second skipped when the first fills the page, so ranking never
+        scores more rows than the bare query would.
+        """
+        wanted = request.offset + request.size
+        order = f"ORDER BY {_SCORE} DESC, library_count DESC, cluster_id LIMIT :limit"
+
+        def top(extra: str, limit: int) -> list[int]:
+            sql = f"SELECT cluster_id {hits_from}{extra} {order}"
+            return [r[0] for r in session.execute(text(sql), {**params, "limit": limit})]
+
+        if not c.exact:
+            ranked = top("", wanted)
+        else:
+            ranked = top(" AND exact @@ CAST(:x AS tsquery)", wanted)
+            if len(ranked) < wanted:
+                rest = " AND NOT (exact @@ CAST(:x AS tsquery))"
+                ranked += top(rest, wanted - len(ranked))
+        return ranked[request.offset : wanted]
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         query = " & ".join(f"'{t}'" for t in folded_terms)
