@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from libext.config import SETTINGS  # noqa: E402
+from libext.config import SETTINGS
 
 START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
 
