@@ -1,5 +1,5 @@
-"""Cataloguers' import pages (``/cataloguing``): upload, staged summary, confirm, report,
-rejects download, revert.
+"""Cataloguers' import pages (``/cataloguing``): upload, staged summary, confirm or cancel,
+report, rejects download, revert.
 
 The upload is streamed to disk (Werkzeug spools it; it is then copied in chunks) and refused
 with 413 above ``LIBEXT_MAX_UPLOAD_BYTES``. Every upload is first a dry run kept as a staged
@@ -35,7 +35,7 @@ from wtforms.validators import Length, Optional
 from libext.auth import cataloguer_required, current_principal, require_library
 from libext.db import get_session
 from libext.importer import REJECT_SUFFIX, RevertError, rejects, revert_batch
-from libext.imports_web import batch_report, confirm, options_from, save_upload, stage
+from libext.imports_web import batch_report, cancel, confirm, options_from, save_upload, stage
 from libext.matching import DEFAULT_RULES
 from libext.models import ImportBatch, Library
 from marc.errors import MarcError
@@ -80,7 +80,7 @@ class UploadForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """Only the CSRF token: confirm and revert are POSTs."""
+    """Only the CSRF token: confirm, cancel and revert are POSTs."""
 
 
 def _libraries() -> list[Library]:
@@ -134,8 +134,7 @@ def index() -> ResponseReturnValue:
                 batch, _report = stage(
                     current_app.extensions["libext"], library, path, name, options
                 )
-            except MarcError as exc:
-                path.unlink(missing_ok=True)
+            except MarcError as exc:  # stage() has removed the file
                 error, status = str(exc), 422
             else:
                 return redirect(url_for("libext_cataloguing.batch", batch_id=batch.id))
@@ -189,6 +188,22 @@ def confirm_batch(batch_id: int) -> ResponseReturnValue:
         return redirect(url_for("libext_cataloguing.index"))
     flash(_("Đã nhập: %(n)s bản ghi mới, %(u)s cập nhật.", n=report.created, u=report.updated))
     return redirect(url_for("libext_cataloguing.batch", batch_id=report.batch))
+
+
+@bp.post("/batches/<int:batch_id>/cancel")
+@cataloguer_required
+def cancel_batch(batch_id: int) -> ResponseReturnValue:
+    """Drop a staged batch and its uploaded file."""
+    item = _batch_or_404(batch_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cancel(current_app.extensions["libext"], item)
+    except ValueError as exc:
+        flash(str(exc))
+        return redirect(url_for("libext_cataloguing.batch", batch_id=batch_id))
+    flash(_("Đã huỷ lô %(id)s: không nhập biểu ghi nào.", id=batch_id))
+    return redirect(url_for("libext_cataloguing.index"))
 
 
 @bp.post("/batches/<int:batch_id>/revert")

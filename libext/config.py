@@ -229,6 +229,12 @@ SETTINGS: tuple[Setting, ...] = (
         "confirmation (staged imports); None uses 'libext-imports' in the app's instance "
         "folder. The upload size limit is LIBEXT_MAX_UPLOAD_BYTES.",
     ),
+    Setting(
+        "LIBEXT_MARC_STAGED_MAX_AGE",
+        86_400,
+        "How long a staged (uploaded, not yet confirmed) import waits before it is dropped with "
+        "its file; checked whenever a new upload is staged; seconds.",
+    ),
     # --- search ------------------------------------------------------------------------
     Setting("LIBEXT_SEARCH_PAGE_SIZE", 20, "Results per page of the search page and API; results."),
     Setting(

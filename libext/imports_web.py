@@ -9,7 +9,9 @@ import contextlib
 import json
 import os
 import re
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from libext.importer import ImportOptions, ImportReport, run_import
-from libext.models import ImportBatch, ImportOutcome, Library
+from libext.models import ImportBatch, ImportOutcome, Library, utcnow
 from marc.encoding import canonical_encoding
 from marc.formats import canonical_format
 
@@ -68,13 +70,74 @@ def options_from(form: Any, user: str) -> ImportOptions:
     )
 
 
+def discard(path: Path | str | None) -> None:
+    """Remove an upload from disk; one already gone is fine."""
+    if path:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def expire_staged(session: Session, max_age: float | None = None) -> int:
+    """Forget staged batches older than ``max_age`` seconds (``LIBEXT_MARC_STAGED_MAX_AGE``
+    by default) and remove their files; returns how many batches went.
+
+    Uploads nobody confirmed or cancelled would otherwise fill the upload folder. Files in
+    the folder older than ``max_age`` that no staged batch names (left by a worker killed
+    mid-upload) are removed too.
+    """
+    if max_age is None:
+        max_age = float(current_app.config["LIBEXT_MARC_STAGED_MAX_AGE"])
+    cutoff = utcnow() - timedelta(seconds=max_age)
+    stale = list(
+        session.scalars(
+            select(ImportBatch).where(ImportBatch.status == "staged", ImportBatch.created < cutoff)
+        )
+    )
+    for batch in stale:
+        discard(batch.staged_path)
+        session.delete(batch)
+    session.commit()
+    waiting = set(
+        session.scalars(
+            select(ImportBatch.staged_path).where(
+                ImportBatch.status == "staged", ImportBatch.staged_path.is_not(None)
+            )
+        )
+    )
+    oldest = time.time() - max_age
+    for entry in upload_dir().iterdir():
+        with contextlib.suppress(OSError):
+            if entry.is_file() and str(entry) not in waiting and entry.stat().st_mtime < oldest:
+                entry.unlink()
+    return len(stale)
+
+
+def cancel(state: Any, batch: ImportBatch) -> None:
+    """Drop a staged batch and its uploaded file (nothing was imported)."""
+    if batch.status != "staged":
+        raise ValueError(f"batch {batch.id} is {batch.status}, not waiting for confirmation")
+    session: Session = state.db.session
+    path = batch.staged_path
+    session.delete(batch)
+    session.commit()
+    discard(path)
+
+
 def stage(
     state: Any, library: Library, path: Path, name: str, options: ImportOptions
 ) -> tuple[ImportBatch, ImportReport]:
-    """Dry-run ``path`` and keep it as a staged batch awaiting confirmation."""
-    options.dry_run = True
-    report = run_import(state.store(), library, path, options, filename=name)
+    """Dry-run ``path`` and keep it as a staged batch awaiting confirmation.
+
+    Stale staged uploads are expired first. If the dry run fails, the file is removed.
+    """
     session: Session = state.db.session
+    options.dry_run = True
+    try:
+        expire_staged(session)
+        report = run_import(state.store(), library, path, options, filename=name)
+    except BaseException:
+        discard(path)
+        raise
     batch = ImportBatch(
         library_id=library.id,
         filename=name[:512],
@@ -97,8 +160,12 @@ def stage(
             ensure_ascii=False,
         ),
     )
-    session.add(batch)
-    session.commit()
+    try:
+        session.add(batch)
+        session.commit()
+    except BaseException:
+        discard(path)
+        raise
     report.batch = batch.id
     return batch, report
 
@@ -126,8 +193,7 @@ def confirm(state: Any, batch: ImportBatch) -> ImportReport:
     try:
         return run_import(state.store(), library, path, options, filename=name)
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        discard(path)
 
 
 def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 ``POST /imports`` (multipart: ``file``, ``library``, ``format``, ``encoding``, ``match``,
 ``on_match``, ``dry_run``) → 201 and the batch report (a dry run is kept as a staged batch,
-confirmed with ``POST /imports/<batch>/confirm``); ``GET /imports/<batch>``;
+confirmed with ``POST /imports/<batch>/confirm`` or dropped with
+``POST /imports/<batch>/cancel``); ``GET /imports/<batch>``;
 ``POST /imports/<batch>/revert``; ``GET /imports/<batch>/rejects`` downloads the rejected
 records in the input's format.
 """
@@ -17,7 +18,15 @@ from blueprints.api import bp
 from libext.auth import cataloguer_required, require_library
 from libext.db import get_session
 from libext.importer import REJECT_SUFFIX, RevertError, rejects, revert_batch, run_import
-from libext.imports_web import batch_report, confirm, options_from, save_upload, stage
+from libext.imports_web import (
+    batch_report,
+    cancel,
+    confirm,
+    discard,
+    options_from,
+    save_upload,
+    stage,
+)
 from libext.models import ImportBatch, Library
 from marc.errors import MarcError
 
@@ -52,12 +61,13 @@ def imports_create() -> ResponseReturnValue:
     state = current_app.extensions["libext"]
     try:
         if options.dry_run:
-            _batch, report = stage(state, library, path, name, options)
+            _batch, report = stage(state, library, path, name, options)  # keeps the file
         else:
-            report = run_import(state.store(), library, path, options, filename=name)
-            path.unlink(missing_ok=True)
+            try:
+                report = run_import(state.store(), library, path, options, filename=name)
+            finally:
+                discard(path)
     except MarcError as exc:
-        path.unlink(missing_ok=True)
         abort(422, description=str(exc))
     return jsonify(report.to_dict()), 201
 
@@ -81,6 +91,18 @@ def imports_confirm(batch_id: int) -> ResponseReturnValue:
     except MarcError as exc:
         abort(422, description=str(exc))
     return jsonify(report.to_dict()), 201
+
+
+@bp.post("/imports/<int:batch_id>/cancel")
+@cataloguer_required
+def imports_cancel(batch_id: int) -> ResponseReturnValue:
+    """Drop a staged (dry-run) batch and its upload without importing anything."""
+    batch = _batch_or_404(batch_id)
+    try:
+        cancel(current_app.extensions["libext"], batch)
+    except ValueError as exc:
+        abort(409, description=str(exc))
+    return jsonify({"batch": batch_id, "status": "cancelled"})
 
 
 @bp.post("/imports/<int:batch_id>/revert")
