@@ -5,8 +5,10 @@ All output is UTF-8 and NFC. The writers never emit a broken record:
 * ISO 2709 cannot hold a record over 99,999 bytes or a field over 9,999 bytes; such a
   record raises :class:`marc.errors.RecordTooLarge` (the streaming writer skips it and
   lists it in ``refused`` with the reason) instead of being written with wrapped lengths.
-* XML 1.0 cannot hold most C0 control characters; they are removed from MARCXML output
-  (``stripped`` counts them), so every document validates against MARC21slim.xsd.
+* MARCXML comes from :mod:`marc.marcxml_writer`, whose output always validates against
+  MARC21slim.xsd: characters XML 1.0 cannot hold are removed (``stats["stripped"]`` counts
+  them), what the schema cannot express is left out (``stats["dropped"]``), the leader is
+  repaired.
 * MARC-in-JSON is written as one JSON array in the shape pymarc reads and writes
   (``{"leader": ..., "fields": [{"245": {"ind1", "ind2", "subfields": [{"a": ...}]}}]}``).
 """
@@ -20,28 +22,19 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 import pymarc
-from lxml import etree
 
 from marc import iso2709
 from marc.errors import InvalidRecord, RecordTooLarge, UnknownFormat
+from marc.marcxml_writer import (
+    MARC_NS,
+    SCHEMA_LOCATION,
+    XSI_NS,
+    marcxml_text,
+    record_to_xml_element,
+    xml_text,
+)
 
-MARC_NS = "http://www.loc.gov/MARC21/slim"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SCHEMA_LOCATION = f"{MARC_NS} http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd"
 WRITE_FORMATS = ("iso2709", "marcxml", "json", "mrk")
-
-# Characters XML 1.0 does not allow (C0 controls but tab/LF/CR, surrogates, U+FFFE/FFFF).
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# Leader positions as MARC21slim.xsd constrains them, with a neutral replacement for each.
-_LEADER_RULES = [
-    (range(0, 5), re.compile(r"[\d ]"), "0"),
-    (range(5, 6), re.compile(r"[\dA-Za-z ]"), " "),
-    (range(6, 7), re.compile(r"[\dA-Za-z]"), "a"),
-    (range(7, 10), re.compile(r"[\dA-Za-z ]"), " "),
-    (range(10, 12), re.compile(r"[2 ]"), "2"),
-    (range(12, 17), re.compile(r"[\d ]"), "0"),
-    (range(17, 20), re.compile(r"[\dA-Za-z ]"), " "),
-]
 
 
 def _nfc(text: str) -> str:
@@ -104,57 +97,6 @@ def _check_delimiters(record: pymarc.Record, f: pymarc.Field) -> None:
         )
 
 
-def xml_text(text: str) -> tuple[str, int]:
-    """``text`` in NFC without characters XML 1.0 forbids; returns (text, removed count)."""
-    text = _nfc(text)
-    cleaned, count = _XML_ILLEGAL.subn("", text)
-    return cleaned, count
-
-
-def xml_leader(record: pymarc.Record) -> str:
-    """The leader with leader/09 ``a`` and any position MARC21slim.xsd would reject
-    replaced by a neutral value (a record length of zeros, blank codes)."""
-    leader = _leader(record)
-    chars = list(leader)
-    for positions, allowed, fallback in _LEADER_RULES:
-        for i in positions:
-            if not allowed.fullmatch(chars[i]):
-                chars[i] = fallback
-    if leader[20:24] not in ("4500", "    "):
-        chars[20:24] = list("4500")
-    return "".join(chars)
-
-
-def record_to_xml_element(
-    record: pymarc.Record, stats: dict[str, int] | None = None
-) -> etree._Element:
-    """A ``marc:record`` element for ``record``; illegal characters are removed and counted
-    in ``stats["stripped"]`` when a dict is given."""
-    removed = 0
-    ns = f"{{{MARC_NS}}}"
-    root = etree.Element(ns + "record", nsmap={None: MARC_NS})
-    etree.SubElement(root, ns + "leader").text = xml_leader(record)
-    for f in record.fields:
-        if f.control_field:
-            el = etree.SubElement(root, ns + "controlfield", tag=f.tag)
-            el.text, n = xml_text(f.data or "")
-            removed += n
-            continue
-        ind1, ind2 = f.indicators or (" ", " ")
-        el = etree.SubElement(
-            root, ns + "datafield", tag=f.tag, ind1=(ind1 or " ")[:1], ind2=(ind2 or " ")[:1]
-        )
-        for sub in f.subfields:
-            code, n1 = xml_text(sub.code or "")
-            value, n2 = xml_text(sub.value or "")
-            removed += n1 + n2
-            child = etree.SubElement(el, ns + "subfield", code=code)
-            child.text = value
-    if stats is not None:
-        stats["stripped"] = stats.get("stripped", 0) + removed
-    return root
-
-
 def record_to_dict(record: pymarc.Record) -> dict[str, object]:
     """MARC-in-JSON for ``record``: the dict pymarc's ``as_dict`` makes, in NFC."""
     fields: list[dict[str, object]] = []
@@ -198,7 +140,7 @@ class MarcWriter:
         self.format = fmt
         self.written = 0
         self.refused: list[tuple[str, str]] = []
-        self.stats: dict[str, int] = {"stripped": 0}
+        self.stats: dict[str, int] = {"stripped": 0, "dropped": 0}
         self._closed = False
         if fmt == "marcxml":
             out.write(
@@ -244,8 +186,7 @@ class MarcWriter:
                 raise InvalidRecord(f"stored record cannot be read: {decoded.reason}")
             record = decoded.record
         if self.format == "marcxml":
-            element = record_to_xml_element(record, self.stats)
-            return etree.tostring(element, encoding="utf-8") + b"\n"
+            return marcxml_text(record, stats=self.stats, prefix="", declare=False).encode() + b"\n"
         if self.format == "json":
             return json.dumps(record_to_dict(record), ensure_ascii=False).encode("utf-8")
         return (record_to_mrk(record) + "\n").encode("utf-8")
@@ -275,3 +216,19 @@ def write_records(records: Iterable[pymarc.Record], out: BinaryIO, fmt: str) -> 
         for record in records:
             writer.write(record)
     return writer
+
+
+__all__ = [
+    "MARC_NS",
+    "SCHEMA_LOCATION",
+    "WRITE_FORMATS",
+    "XSI_NS",
+    "MarcWriter",
+    "marcxml_text",
+    "record_to_dict",
+    "record_to_iso2709",
+    "record_to_mrk",
+    "record_to_xml_element",
+    "write_records",
+    "xml_text",
+]

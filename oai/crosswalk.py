@@ -1,12 +1,8 @@
 """MARC 21 → the metadata formats the provider disseminates: MARCXML and oai_dc.
 
-``marcxml`` writes a ``<marc:record>`` in the ``MARC21/slim`` namespace that validates against
-MARC21slim.xsd whatever the stored record looks like: XML-illegal control characters are
-dropped, blank indicators typed as ``#`` or ``\\`` become spaces, control fields come before
-data fields, fields without a subfield or with a tag MARCXML cannot express are left out, and
-a leader whose fixed positions are out of pattern is repaired position by position. (It is
-stricter than ``marc.writer.record_to_xml_element`` on purpose: an OAI response with one
-schema-invalid record is an invalid response, so broken records must still come out valid.)
+``marcxml`` writes a ``<marc:record>`` with the one MARCXML writer, :mod:`marc.marcxml_writer`
+(shared with exports and SRU), which validates against MARC21slim.xsd whatever the stored
+record looks like: an OAI response with one schema-invalid record is an invalid response.
 When the source hands out holdings, they are written as one 852 per copy (MARC Holdings:
 $a institution, $b location, $h call number, $p barcode, $z status) in place of the record's
 own 852/952 fields, which the holdings were read from.
@@ -21,86 +17,47 @@ index as author. And RDA records carry publication data in 264 (second indicator
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 
 import pymarc
 from lxml import etree
 
+from marc.marcxml_writer import (
+    MARC_NS,
+    MARC_SCHEMA,
+    nfc,
+    repair_leader,
+)
+from marc.marcxml_writer import marcxml_text as write_marcxml
 from oai.source import HoldingInfo
 from oai.xml import XSI_NS, clean_text
 
-MARC_NS = "http://www.loc.gov/MARC21/slim"
-MARC_SCHEMA = "http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd"
+__all__ = [
+    "DC_ELEMENTS",
+    "MARC_NS",
+    "MARC_SCHEMA",
+    "OAI_DC_NS",
+    "OAI_DC_SCHEMA",
+    "dublin_core",
+    "holding_field",
+    "marcxml",
+    "marcxml_text",
+    "oai_dc",
+    "repair_leader",
+]
+
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
 _XSI_LOCATION = f"{{{XSI_NS}}}schemaLocation"
-_M = f"{{{MARC_NS}}}"
 _DC = f"{{{DC_NS}}}"
-
-# MARC21slim.xsd value patterns.
-_CONTROL_TAG = re.compile(r"00[1-9A-Za-z]")
-_DATA_TAG = re.compile(
-    r"0[1-9A-Z][0-9A-Z]|0[1-9a-z][0-9a-z]|[1-9A-Z][0-9A-Z]{2}|[1-9a-z][0-9a-z]{2}"
-)
-# What each leader position may hold, with the value a bad one is replaced by.
-_LEADER_RULES: tuple[tuple[str, str], ...] = (
-    *((r"[\d ]", "0"),) * 5,
-    (r"[\dA-Za-z ]", " "),  # 05 record status
-    (r"[\dA-Za-z]", "a"),  # 06 type of record: required; "a" (language material) if unusable
-    *((r"[\dA-Za-z ]", " "),) * 3,
-    (r"[2 ]", "2"),  # 10 indicator count
-    (r"[2 ]", "2"),  # 11 subfield code count
-    *((r"[\d ]", "0"),) * 5,  # 12-16 base address
-    *((r"[\dA-Za-z ]", " "),) * 3,
-)
-_LEADER_COMPILED = tuple((re.compile(pattern), fallback) for pattern, fallback in _LEADER_RULES)
-# The whole leader as MARC21slim.xsd wants it, leader/09 "a" included: the usual case.
-_GOOD_LEADER = re.compile(
-    r"[\d ]{5}[\dA-Za-z ][\dA-Za-z][\dA-Za-z ]{2}a[2 ]{2}[\d ]{5}[\dA-Za-z ]{3}(4500|    )"
-)
-# Per-value checks run for every field of every record: set lookups, not regexes.
-_INDICATORS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz ")
-_SUBFIELD_CODES = frozenset(
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!\"#$%&'()*+,-./:;<=>?{}_^`~[]\\"
-)
-
-
-@functools.lru_cache(maxsize=1024)
-def _is_data_tag(tag: str) -> bool:
-    return _DATA_TAG.fullmatch(tag) is not None
-
-
-def repair_leader(leader: str) -> str:
-    """A 24-character leader that MARC21slim.xsd accepts, changing only unusable positions,
-    with leader/09 ``a``: the XML is Unicode whatever the stored record declared."""
-    if _GOOD_LEADER.fullmatch(leader):
-        return leader
-    leader = clean_text(str(leader)).ljust(24)[:24]
-    chars = [
-        char if pattern.fullmatch(char) else fallback
-        for char, (pattern, fallback) in zip(leader[:20], _LEADER_COMPILED, strict=True)
-    ]
-    chars[9] = "a"
-    entry_map = leader[20:24]
-    return "".join(chars) + (entry_map if entry_map in ("4500", "    ") else "4500")
 
 
 def _text(value: str) -> str:
     """Field data for XML: NFC (a host ILS may store decomposed Vietnamese), no illegal chars."""
-    value = clean_text(value)
-    if value.isascii() or unicodedata.is_normalized("NFC", value):
-        return value
-    return unicodedata.normalize("NFC", value)
-
-
-def _indicator(value: str | None) -> str:
-    # Blank indicators arrive typed as "#" (the printed convention), "\\" (MARCMaker) or "_".
-    return value if value in _INDICATORS else " "
+    return nfc(clean_text(value))
 
 
 def holding_field(holding: HoldingInfo) -> pymarc.Field:
@@ -119,93 +76,11 @@ def holding_field(holding: HoldingInfo) -> pymarc.Field:
     )
 
 
-def _escape(value: str) -> str:
-    """``value`` as XML character data or attribute content: NFC, illegal characters dropped,
-    markup characters escaped. Most MARC values need none of it, and pay one regex search."""
-    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
-        value = unicodedata.normalize("NFC", value)
-    if _NEEDS_ESCAPING.search(value) is None:
-        return value
-    return (
-        clean_text(value)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
-
-
-_NEEDS_ESCAPING = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
-
-
-_RECORD_OPEN = (
-    f'<marc:record xmlns:marc="{MARC_NS}" xmlns:xsi="{XSI_NS}" '
-    f'xsi:schemaLocation="{MARC_NS} {MARC_SCHEMA}">'
-)
-
-
-def _plain(value: str) -> str:
-    return value
-
-
-def _all_plain(fields: Sequence[pymarc.Field]) -> bool:
-    """Whether no value of ``fields`` needs escaping or normalising (the usual case), checked
-    on all of them at once: two C-level scans instead of two per value."""
-    values: list[str] = []
-    for field in fields:
-        if field.is_control_field():
-            values.append(field.data or "")
-        else:
-            values.extend(sf.value or "" for sf in field.subfields)
-            values.extend(sf.code for sf in field.subfields)
-    blob = "|".join(values)  # a separator no check reacts to, so values cannot merge
-    return _NEEDS_ESCAPING.search(blob) is None and (
-        blob.isascii() or unicodedata.is_normalized("NFC", blob)
-    )
-
-
 def marcxml_text(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) -> str:
-    """``record`` as the text of a schema-valid MARCXML ``<marc:record>`` element.
-
-    Written as text because a ListRecords page holds thousands of subfields: building each
-    element from Python, then serialising, costs several times more than this. Every value
-    goes through :func:`_escape` unless none needs it, so the text is always well-formed
-    (tests parse and validate it against MARC21slim.xsd for every record of the shared MARC
-    samples, and with markup and control characters in values).
-    """
-    fields = list(record.fields)
-    if holdings:
-        fields = [f for f in fields if f.tag not in ("852", "952")]
-        fields += [holding_field(h) for h in holdings]
-    esc = _plain if _all_plain(fields) else _escape
-    leader = str(record.leader)
-    if len(leader) == 24:
-        leader = leader[:9] + "a" + leader[10:]
-    parts = [_RECORD_OPEN, "<marc:leader>", repair_leader(leader), "</marc:leader>"]
-    # MARC21slim wants every controlfield before the first datafield; badly built records
-    # interleave them, so control fields are written in a first pass.
-    for field in fields:
-        if field.is_control_field() and _CONTROL_TAG.fullmatch(field.tag):
-            parts.append(
-                f'<marc:controlfield tag="{field.tag}">{esc(field.data or "")}</marc:controlfield>'
-            )
-    for field in fields:
-        tag = field.tag
-        if field.is_control_field() or not _is_data_tag(tag):
-            continue  # a tag MARCXML cannot express (e.g. "000" or mixed-case)
-        subfields = [
-            f'<marc:subfield code="{esc(sf.code)}">{esc(sf.value or "")}</marc:subfield>'
-            for sf in field.subfields
-            if sf.code in _SUBFIELD_CODES
-        ]
-        if not subfields:
-            continue  # MARC21slim.xsd requires at least one subfield
-        parts.append(
-            f'<marc:datafield tag="{tag}" ind1="{_indicator(field.indicator1)}" '
-            f'ind2="{_indicator(field.indicator2)}">{"".join(subfields)}</marc:datafield>'
-        )
-    parts.append("</marc:record>")
-    return "".join(parts)
+    """``record`` as the text of a schema-valid ``<marc:record>`` element, holdings as 852
+    (the one MARCXML writer, :func:`marc.marcxml_writer.marcxml_text`)."""
+    fields = [holding_field(h) for h in holdings] if holdings else None
+    return write_marcxml(record, fields)
 
 
 def marcxml(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) -> etree._Element:
