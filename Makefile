@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?=
+# -n auto: one worker per core; --durations: the slowest tests named in every run.
+PYTEST_OPTS ?= -v -n auto --durations=25
 
 # Debian packages the tests need: a PostgreSQL server to start throwaway clusters from,
 # yaz-marcdump / yaz-client as independent MARC and SRU peers, Chromium for the browser test.
@@ -50,7 +52,7 @@ run: venv
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: system-deps venv
-	$(BIN)/python -m pytest -v $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_OPTS) $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
