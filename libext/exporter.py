@@ -6,8 +6,11 @@ of any size runs in bounded memory. Holdings the source lists are written as 852
 unless the record already carries its holdings (852 or Koha 952), in which case the stored
 bytes are written as they are: a record imported as valid NFC UTF-8 ISO 2709 leaves
 byte-identical. Deleted records are left out unless asked for; included, they carry
-leader/05 ``d``. A record that cannot be written in the format (over 99,999 bytes for ISO
-2709...) is skipped and listed in the report, never written broken.
+leader/05 ``d``. A *public* export (``public=True``, what anonymous users get) leaves out the
+library's internal data as :mod:`marc.internal_fields` defines it (local 9XX fields, 852
+barcodes and nonpublic notes, 541, 583...), and writes no barcode in holdings' 852s. A
+record that cannot be written in the format (over 99,999 bytes for ISO 2709...) is skipped
+and listed in the report, never written broken.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pymarc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marc.internal_fields import has_internal_data, public_record
 from marc.writer import WRITE_FORMATS, MarcWriter
 from oai.source import HoldingInfo, ListQuery, RecordSource, SourceRecord
 
@@ -55,9 +59,10 @@ class ExportReport:
         }
 
 
-def holdings_852(holdings: Sequence[HoldingInfo]) -> list[pymarc.Field]:
+def holdings_852(holdings: Sequence[HoldingInfo], *, barcodes: bool = True) -> list[pymarc.Field]:
     """852 fields for a source's holdings: $a library, $b location, $h call number,
-    $p barcode, $z status when the copy is not simply available."""
+    $p barcode (unless ``barcodes`` is false: public exports), $z status when the copy is
+    not simply available."""
     fields = []
     for h in holdings:
         subfields = [pymarc.Subfield("a", h.library_code)]
@@ -65,7 +70,7 @@ def holdings_852(holdings: Sequence[HoldingInfo]) -> list[pymarc.Field]:
             subfields.append(pymarc.Subfield("b", h.location))
         if h.call_number:
             subfields.append(pymarc.Subfield("h", h.call_number))
-        if h.barcode:
+        if h.barcode and barcodes:
             subfields.append(pymarc.Subfield("p", h.barcode))
         if h.status and h.status != "available":
             subfields.append(pymarc.Subfield("z", h.status))
@@ -83,12 +88,15 @@ def _stored_tags(marc: bytes) -> set[bytes] | None:
     return {directory[i : i + 3] for i in range(0, len(directory) - 11, 12)}
 
 
-def _prepared(item: SourceRecord) -> tuple[pymarc.Record | None, bytes | None]:
+def _prepared(
+    item: SourceRecord, public: bool = False
+) -> tuple[pymarc.Record | None, bytes | None]:
     """The record to write and, when they can be written unchanged, its stored bytes.
 
     Stored bytes that need no change (holdings already inside, or none to add; leader/05
-    right) are used without parsing the record at all; the record is then None only if
-    the caller also needs it (MARCXML, JSON, .mrk), which it gets from ``item.record``.
+    right; for a public export, no field that may hold internal data) are used without
+    parsing the record at all; the record is then None only if the caller also needs it
+    (MARCXML, JSON, .mrk), which it gets from ``item.record``.
     """
     marc = item.marc_bytes
     if marc is not None and len(marc) > 24:
@@ -98,11 +106,24 @@ def _prepared(item: SourceRecord) -> tuple[pymarc.Record | None, bytes | None]:
             tags is not None
             and deletion_ok
             and (b"852" in tags or b"952" in tags or not item.holdings)
+            and not (public and has_internal_data({t.decode("latin-1") for t in tags}))
         ):
             return None, marc
     record = item.record
     if record is None:
         return None, None
+    if public:
+        # Koha's 952 items are internal: without an 852 left, the holdings the source lists
+        # (read from those items) are written as public 852s instead.
+        record = public_record(record)
+        has_holdings = any(f.tag == "852" for f in record.fields)
+        leader = str(record.leader)
+        change_leader = item.deleted and leader[5:6] != "d"
+        if change_leader:
+            record.leader = pymarc.Leader(leader[:5] + "d" + leader[6:])
+        if not has_holdings:
+            record.fields.extend(holdings_852(item.holdings, barcodes=False))
+        return record, None
     has_holdings = any(f.tag in ("852", "952") for f in record.fields)
     leader = str(record.leader)
     change_leader = item.deleted and leader[5:6] != "d"
@@ -156,8 +177,10 @@ def export(
     since: datetime | None = None,
     keys: Sequence[int | str] | None = None,
     include_deleted: bool = False,
+    public: bool = False,
 ) -> ExportReport:
-    """Write the selected records of ``source`` to ``out`` in ``fmt``."""
+    """Write the selected records of ``source`` to ``out`` in ``fmt`` (without internal
+    data when ``public``)."""
     writer = MarcWriter(out, fmt)
     # Long key lists go in slices: databases cap the parameters of one statement.
     key_slices: list[Sequence[int | str] | None] = (
@@ -172,7 +195,7 @@ def export(
     )
     with writer:
         for item in items:
-            record, stored = _prepared(item)
+            record, stored = _prepared(item, public)
             if record is None and stored is None:
                 writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
                 continue
@@ -205,9 +228,11 @@ def export_chunks(
     since: datetime | None = None,
     keys: Sequence[int | str] | None = None,
     include_deleted: bool = False,
+    public: bool = False,
     flush_every: int = 100,
 ) -> Iterator[bytes]:
-    """The export as a stream of byte chunks (for an HTTP response); fills ``report``."""
+    """The export as a stream of byte chunks (for an HTTP response); fills ``report``.
+    With ``public``, internal data is left out (see :mod:`marc.internal_fields`)."""
     buffer = _Buffer()
     writer = MarcWriter(buffer, fmt)  # type: ignore[arg-type]
     key_slices: list[Sequence[int | str] | None] = (
@@ -224,7 +249,7 @@ def export_chunks(
         for item in iter_source(
             source, library=lib, since=since, keys=part, include_deleted=include_deleted
         ):
-            record, stored = _prepared(item)
+            record, stored = _prepared(item, public)
             if record is None and stored is None:
                 writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
                 continue

@@ -198,6 +198,12 @@ def _parse_since(text: str | None) -> datetime | None:
 @click.option("--query", "q", default=None, help="Only the records a catalogue search for Q finds.")
 @click.option("--include-deleted", is_flag=True, help="Include deleted records (leader/05 'd').")
 @click.option(
+    "--public",
+    is_flag=True,
+    help="Leave out internal data (local 9XX fields, 852 barcodes and nonpublic notes, 541, "
+    "583), as the public download does.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
@@ -211,10 +217,12 @@ def export_command(
     since: str | None,
     q: str | None,
     include_deleted: bool,
+    public: bool,
     output: str | None,
     as_json: bool,
 ) -> None:
-    """Export records as ISO 2709, MARCXML, MARC-in-JSON or MarcEdit .mrk."""
+    """Export records as ISO 2709, MARCXML, MARC-in-JSON or MarcEdit .mrk (whole records;
+    ``--public`` for the copy anyone may download)."""
     state = _state()
     session = state.db.session
     since_at = _parse_since(since)
@@ -237,6 +245,7 @@ def export_command(
             since=since_at,
             keys=keys,
             include_deleted=include_deleted,
+            public=public,
         )
     finally:
         if output:

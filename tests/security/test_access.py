@@ -13,10 +13,12 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import pymarc
 import pytest
 from flask import Flask, url_for
 from werkzeug.routing import Rule
 
+from libext.db import get_session
 from tests.security.conftest import OTHER, TARGET, Seeded, a_record, log_in_client
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -48,9 +50,11 @@ POLICY: dict[str, str] = {
     # MARC import, batches (issue 3)
     "libext_api.imports_create": "library",
     "libext_api.imports_confirm": "library",
+    "libext_api.imports_cancel": "library",
     "libext_api.imports_revert": "library",
     "libext_cataloguing.index": "library",
     "libext_cataloguing.confirm_batch": "library",
+    "libext_cataloguing.cancel_batch": "library",
     "libext_cataloguing.revert": "library",
 }
 
@@ -212,9 +216,36 @@ def test_unknown_bearer_token_is_401_on_a_write(app: Flask, seeded: Seeded) -> N
     assert response.is_json
 
 
-def test_export_of_a_librarys_records_is_for_its_cataloguers(app: Flask, seeded: Seeded) -> None:
-    if "libext_api.export_records" not in app.view_functions:
-        pytest.skip("the export API is not there yet")
+def _with_internal_data(app: Flask) -> None:
+    """A second TARGET record carrying a Koha item (952), a barcode and a nonpublic note in
+    its 852, and a 541 acquisition source."""
+    record = a_record("Sách có dữ liệu nội bộ")
+    record["001"].data = "sec-0002"
+    record.add_field(
+        pymarc.Field("541", pymarc.Indicators("0", " "), [pymarc.Subfield("a", "Donor-secret")]),
+        pymarc.Field(
+            "852",
+            pymarc.Indicators(" ", " "),
+            [
+                pymarc.Subfield("a", TARGET),
+                pymarc.Subfield("h", "895.92 NG-D"),
+                pymarc.Subfield("p", "BARCODE-0002"),
+                pymarc.Subfield("x", "note-secret"),
+            ],
+        ),
+        pymarc.Field("952", pymarc.Indicators(" ", " "), [pymarc.Subfield("p", "KOHA-ITEM-0002")]),
+    )
+    with app.app_context():
+        store = app.extensions["libext"].store()
+        store.save(store.library(TARGET), record)
+        store.flush()
+        get_session().commit()
+
+
+SECRETS = (b"Donor-secret", b"BARCODE-0002", b"note-secret", b"KOHA-ITEM-0002")
+
+
+def _exporter(app: Flask, seeded: Seeded):  # type: ignore[no-untyped-def]
     client = app.test_client()
 
     def export(person: str | None, **args: str) -> tuple[int, bytes]:
@@ -222,20 +253,45 @@ def test_export_of_a_librarys_records_is_for_its_cataloguers(app: Flask, seeded:
         response = client.get("/api/export", query_string=args, headers=headers)
         return response.status_code, response.get_data()
 
-    assert export(None, library=TARGET)[0] == 401
-    assert export("other", library=TARGET)[0] == 403
-    status, body = export("own", library=TARGET)
-    assert status == 200 and b"sec-0001" in body
-    assert export("admin", library=TARGET)[0] == 200
+    return export
 
 
-def test_export_without_a_library_shows_only_the_callers_libraries(
+def test_public_export_is_for_everyone_without_internal_data(app: Flask, seeded: Seeded) -> None:
+    _with_internal_data(app)
+    export = _exporter(app, seeded)
+    for person in (None, "other", "own", "admin"):
+        for args in ({"library": TARGET}, {}):
+            status, body = export(person, **args)
+            assert status == 200, (person, args)
+            assert b"sec-0001" in body and b"sec-0002" in body, (person, args)
+            assert b"895.92 NG-D" in body  # the public part of the 852 stays
+            leaked = [s for s in SECRETS if s in body]
+            assert not leaked, (person, args, leaked)
+    assert export(None, library=OTHER) == (200, b"")
+    assert export(None, library="NOPE")[0] == 404
+
+
+def test_internal_export_is_for_the_librarys_cataloguers(app: Flask, seeded: Seeded) -> None:
+    _with_internal_data(app)
+    export = _exporter(app, seeded)
+    assert export(None, library=TARGET, internal="1")[0] == 401
+    assert export("other", library=TARGET, internal="1")[0] == 403
+    for person in ("own", "admin"):
+        status, body = export(person, library=TARGET, internal="1")
+        assert status == 200 and b"sec-0001" in body
+        assert all(s in body for s in SECRETS), person
+    assert export("admin", library="NOPE", internal="1")[0] == 404
+
+
+def test_internal_export_without_a_library_is_the_callers_libraries(
     app: Flask, seeded: Seeded
 ) -> None:
-    if "libext_api.export_records" not in app.view_functions:
-        pytest.fail("the export API is not there yet")
-    response = app.test_client().get(
-        "/api/export", headers={"Authorization": f"Bearer {seeded.tokens['other']}"}
-    )
-    assert response.status_code in (200, 403)
-    assert b"sec-0001" not in response.get_data()
+    _with_internal_data(app)
+    export = _exporter(app, seeded)
+    assert export(None, internal="1")[0] == 401
+    status, body = export("other", internal="1")
+    assert status == 200 and b"sec-0001" not in body and body == b""
+    status, body = export("own", internal="1")
+    assert status == 200 and b"KOHA-ITEM-0002" in body
+    status, body = export("admin", internal="1")
+    assert status == 200 and b"KOHA-ITEM-0002" in body

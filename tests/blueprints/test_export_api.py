@@ -1,0 +1,179 @@
+"""``GET /api/export`` public and internal: anonymous users get every format without the
+library's internal data, its cataloguers (``internal=1``) get the records whole; on SQLite
+and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pymarc
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from lxml import etree
+
+from libext.models import Library
+from marc.internal_fields import public_field, public_record
+from marc.reader import MarcReader
+from marc.writer import record_to_iso2709
+from tests.libext.marc_files import book
+from tests.paths import XSD_DIR
+
+CATALOGUER = {"X-Test-User": "ana;roles=cataloguer;libraries=HNM", "Authorization": "Bearer t"}
+FORMATS = ["iso2709", "marcxml", "json", "mrk"]
+#: Values only the library may see, one per kind of internal data.
+SECRETS = {
+    "952": "KOHA-ITEM-7",
+    "942": "LOCAL-TYPE",
+    "852$p": "BARCODE-7",
+    "852$x": "chỉ nhân viên xem",
+    "541": "Nhà hảo tâm X",
+    "583": "thanh lý 2023",
+    "876$p": "ITEM-BARCODE-7",
+}
+
+
+def _internal_book() -> pymarc.Record:
+    record = book("int-7", "Sách có dữ liệu nội bộ")
+
+    def field(tag: str, *pairs: tuple[str, str], ind1: str = " ") -> pymarc.Field:
+        subs = [pymarc.Subfield(c, v) for c, v in pairs]
+        return pymarc.Field(tag, pymarc.Indicators(ind1, " "), subs)
+
+    record.add_field(
+        field("541", ("a", SECRETS["541"]), ("h", "120000 VND"), ind1="0"),
+        field("583", ("a", SECRETS["583"]), ("k", "Thủ thư A")),
+        field(
+            "852",
+            ("a", "HNM"),
+            ("b", "Kho mở"),
+            ("h", "895.922 NG-D"),
+            ("p", SECRETS["852$p"]),
+            ("x", SECRETS["852$x"]),
+            ("z", "Đọc tại chỗ"),
+        ),
+        field("876", ("a", "7"), ("p", SECRETS["876$p"]), ("c", "120000"), ("z", "public note")),
+        field("942", ("c", SECRETS["942"])),
+        field("952", ("a", "HNM"), ("p", SECRETS["952"]), ("g", "120000")),
+    )
+    return record
+
+
+@pytest.fixture
+def client(app: Flask, client: FlaskClient) -> FlaskClient:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        session.add_all([Library(code="HNM", name="Hà Nam"), Library(code="PLY", name="Phủ Lý")])
+        session.commit()
+    data = record_to_iso2709(_internal_book()) + record_to_iso2709(book("plain-1", "Sách"))
+    response = client.post(
+        "/api/imports",
+        data={"library": "HNM", "file": (io.BytesIO(data), "books.mrc")},
+        headers=CATALOGUER,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201 and response.get_json()["created"] == 2
+    return client
+
+
+def _records(data: bytes) -> dict[str, pymarc.Record]:
+    return {r.record["001"].data: r.record for r in MarcReader(io.BytesIO(data)) if r.ok}
+
+
+def _check_format(fmt: str, data: bytes) -> None:
+    if fmt == "marcxml":
+        schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "MARC21slim.xsd")))
+        assert schema.validate(etree.fromstring(data)), schema.error_log.last_error
+    if fmt == "json":
+        assert len(json.loads(data)) == 2
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_anonymous_export_leaves_internal_data_out(client: FlaskClient, fmt: str) -> None:
+    for query in (
+        f"format={fmt}&library=HNM",
+        f"format={fmt}",
+        f"format={fmt}&q=n%E1%BB%99i+b%E1%BB%99",
+    ):
+        response = client.get(f"/api/export?{query}")
+        assert response.status_code == 200, query
+        text = response.data.decode("utf-8")
+        leaked = [name for name, value in SECRETS.items() if value in text]
+        assert not leaked, (query, leaked)
+        records = _records(response.data)
+        if "q=" not in query:
+            assert set(records) == {"int-7", "plain-1"}
+            _check_format(fmt, response.data)
+        public = records["int-7"]
+        tags = [f.tag for f in public.fields]
+        assert not any(t.startswith("9") or t in ("541", "583") for t in tags)
+        (f852,) = public.get_fields("852")
+        assert [(s.code, s.value) for s in f852.subfields] == [
+            ("a", "HNM"),
+            ("b", "Kho mở"),
+            ("h", "895.922 NG-D"),
+            ("z", "Đọc tại chỗ"),
+        ]
+        (f876,) = public.get_fields("876")
+        assert [s.code for s in f876.subfields] == ["a", "z"]
+        assert public["245"]["a"].startswith("Sách có dữ liệu nội bộ")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cataloguer_gets_the_whole_records(client: FlaskClient, fmt: str) -> None:
+    response = client.get(f"/api/export?format={fmt}&library=HNM&internal=1", headers=CATALOGUER)
+    assert response.status_code == 200
+    assert "internal" in response.headers["Content-Disposition"]
+    text = response.data.decode("utf-8")
+    assert all(value in text for value in SECRETS.values())
+    records = _records(response.data)
+    assert set(records) == {"int-7", "plain-1"}
+    _check_format(fmt, response.data)
+    whole = records["int-7"]
+    assert [f.tag for f in public_record(whole).fields] != [f.tag for f in whole.fields]
+    # the public download is exactly the whole record less what marc.internal_fields names
+    public = _records(client.get(f"/api/export?format={fmt}&library=HNM").data)["int-7"]
+    # (leader lengths aside: those are the written record's)
+    assert [str(f) for f in public.fields] == [str(f) for f in public_record(whole).fields]
+
+
+def test_plain_records_are_byte_identical_in_both(client: FlaskClient) -> None:
+    public = _records(client.get("/api/export?library=HNM").data)["plain-1"]
+    whole = _records(client.get("/api/export?library=HNM&internal=1", headers=CATALOGUER).data)[
+        "plain-1"
+    ]
+    assert public.as_marc() == whole.as_marc() == record_to_iso2709(book("plain-1", "Sách"))
+
+
+def test_internal_export_refusals(client: FlaskClient) -> None:
+    assert client.get("/api/export?internal=1&library=HNM").status_code == 401
+    assert client.get("/api/export?internal=1").status_code == 401
+    ply = {"X-Test-User": "bo;roles=cataloguer;libraries=PLY", "Authorization": "Bearer t"}
+    refused = client.get("/api/export?internal=1&library=HNM", headers=ply)
+    assert refused.status_code == 403 and refused.is_json
+    reader = {"X-Test-User": "cu;roles=;libraries=", "Authorization": "Bearer t"}
+    assert client.get("/api/export?internal=1", headers=reader).status_code == 403
+    assert client.get("/api/export?internal=0", headers=reader).status_code == 200
+    admin = {"X-Test-User": "root;roles=admin;libraries=", "Authorization": "Bearer t"}
+    everything = client.get("/api/export?internal=1", headers=admin)
+    assert everything.status_code == 200 and SECRETS["952"].encode() in everything.data
+
+
+def test_public_field_keeps_what_is_public() -> None:
+    f = pymarc.Field("852", pymarc.Indicators(" ", " "), [pymarc.Subfield("p", "B1")])
+    assert public_field(f) is None  # nothing public left: the field goes
+    f245 = pymarc.Field("245", pymarc.Indicators("1", "0"), [pymarc.Subfield("a", "T")])
+    assert public_field(f245) is f245
+    assert public_field(pymarc.Field("999", pymarc.Indicators(" ", " "), [])) is None
+
+
+def test_cli_export_is_whole_unless_public(client: FlaskClient, app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    whole, public = tmp_path / "whole.mrc", tmp_path / "public.mrc"
+    assert runner.invoke(args=["libext", "export", "-o", str(whole)]).exit_code == 0
+    result = runner.invoke(args=["libext", "export", "--public", "-o", str(public)])
+    assert result.exit_code == 0, result.output
+    assert all(v.encode() in whole.read_bytes() for v in SECRETS.values())
+    assert not any(v.encode() in public.read_bytes() for v in SECRETS.values())
+    assert set(_records(public.read_bytes())) == {"int-7", "plain-1"}
