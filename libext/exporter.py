@@ -48,6 +48,8 @@ class ExportReport:
     written: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
     stripped_characters: int = 0
+    #: Fields and subfields MARCXML cannot express (bad tags or subfield codes), left out.
+    dropped: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -56,6 +58,7 @@ class ExportReport:
             "written": self.written,
             "refused": [{"record": name, "reason": reason} for name, reason in self.refused],
             "stripped_characters": self.stripped_characters,
+            "dropped": self.dropped,
         }
 
 
@@ -200,7 +203,13 @@ def export(
                 writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
                 continue
             writer.write(record, stored)  # stored bytes are decoded when not ISO 2709
-    return ExportReport(fmt, writer.written, writer.refused, writer.stats.get("stripped", 0))
+    return ExportReport(
+        fmt,
+        writer.written,
+        writer.refused,
+        writer.stats.get("stripped", 0),
+        writer.stats.get("dropped", 0),
+    )
 
 
 class _Buffer:
@@ -261,6 +270,7 @@ def export_chunks(
     report.written = writer.written
     report.refused = writer.refused
     report.stripped_characters = writer.stats.get("stripped", 0)
+    report.dropped = writer.stats.get("dropped", 0)
     yield buffer.take()
 
 

@@ -81,9 +81,10 @@ def test_oai_and_export_write_the_same_marcxml() -> None:
     assert element[2].get("ind1") == " "
 
     out = io.BytesIO()
-    export(
+    report = export(
         MemorySource([SourceRecord(1, datetime(2024, 1, 1), False, record=record)]), out, "marcxml"
     )
+    assert (report.stripped_characters, report.dropped) == (1, 3)
     exported = etree.fromstring(out.getvalue())[0]
 
     def shape(root: etree._Element) -> list[tuple[str, dict[str, str], str | None]]:
