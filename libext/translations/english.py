@@ -16,6 +16,8 @@ from babel.messages.pofile import read_po, write_po
 HERE = Path(__file__).resolve().parent
 
 EN: dict[str, str] = {
+    "Đã huỷ lô %(id)s: không nhập biểu ghi nào.": "Batch %(id)s cancelled: no record was imported.",
+    "Huỷ, không nhập": "Cancel, import nothing",
     "%(code)s đang được thu thập.": "%(code)s is being harvested.",
     "%(total)s kết quả": "%(total)s results",
     "(không có nhan đề)": "(no title)",
