@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from libext.models.search import SearchFacet
@@ -52,22 +52,30 @@ class FacetCodes:
 
     def codes(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
         """Codes of these (facet, value) pairs, creating the values not yet stored."""
-        missing = [p for p in pairs if p not in self.known]
+        return self.codes_many([pairs])[0]
+
+    def codes_many(self, groups: Sequence[Sequence[tuple[str, str]]]) -> list[list[int]]:
+        """:meth:`codes` of many documents' pairs at once: one look-up query per 500 values
+        and one insert of the values not yet stored (numbered in order of first use)."""
+        missing = list(dict.fromkeys(p for pairs in groups for p in pairs if p not in self.known))
         if missing:
-            rows = self.session.execute(
-                select(SearchFacet.id, SearchFacet.facet, SearchFacet.value).where(
-                    SearchFacet.value.in_({v for _f, v in missing})
-                )
-            ).all()
-            for row_id, facet, value in rows:
-                self.known[(facet, value)] = row_id
-            for pair in missing:
-                if pair not in self.known:
-                    row = SearchFacet(facet=pair[0], value=pair[1])
-                    self.session.add(row)
-                    self.session.flush()
-                    self.known[pair] = row.id
-        return [self.known[p] * 8 + _KIND[p[0]] for p in pairs]
+            values = sorted({v for _f, v in missing})
+            for start in range(0, len(values), 500):
+                rows = self.session.execute(
+                    select(SearchFacet.id, SearchFacet.facet, SearchFacet.value).where(
+                        SearchFacet.value.in_(values[start : start + 500])
+                    )
+                ).all()
+                for row_id, facet, value in rows:
+                    self.known[(facet, value)] = row_id
+            new = [p for p in missing if p not in self.known]
+            if new:
+                ids = self.session.scalars(
+                    insert(SearchFacet).returning(SearchFacet.id, sort_by_parameter_order=True),
+                    [{"facet": facet, "value": value} for facet, value in new],
+                ).all()
+                self.known.update(zip(new, ids, strict=True))
+        return [[self.known[p] * 8 + _KIND[p[0]] for p in pairs] for pairs in groups]
 
     def bulk_codes(
         self, pairs: Sequence[tuple[str, str]], next_id: list[int], new: list[dict[str, Any]]

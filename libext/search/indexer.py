@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pymarc
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
-from libext.models import Record
+from libext.models import Holding, Library, Record
 from libext.models.base import utcnow
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
 from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
@@ -28,6 +29,9 @@ from libext.search.facets import FacetCodes, pack
 from marc.extract import Extracted, extract
 
 __all__ = ["SearchIndexer", "after_write", "bulk_load"]
+
+#: Ids per IN list.
+_CHUNK = 500
 
 
 def _parse(marc: bytes) -> pymarc.Record | None:
@@ -50,6 +54,236 @@ def _facts_from(data: dict[str, object]) -> EditionFacts:
     return EditionFacts(**values)  # type: ignore[arg-type]
 
 
+@dataclasses.dataclass(slots=True)
+class _Member:
+    """A member link as the batch sees it (the database row, then this batch's changes)."""
+
+    cluster_id: int
+    work_key: str
+    manual: bool
+    payload: str
+    facts: EditionFacts | None = None  # parsed from ``payload`` when first compared
+
+    def edition(self) -> EditionFacts:
+        if self.facts is None:
+            self.facts = _facts_from(json.loads(self.payload)["facts"])
+        return self.facts
+
+
+@dataclasses.dataclass(slots=True)
+class _Prepared:
+    """A changed record read and parsed: None facts when it is deleted or unreadable."""
+
+    record_id: int
+    facts: EditionFacts | None = None
+    payload: str = ""
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _order(cluster_id: int) -> tuple[int, int]:
+    """Sort key of cluster ids: clusters this batch creates (provisional negative ids, in
+    creation order) come after every stored one, as the ids the database gives them will."""
+    return (1, -cluster_id) if cluster_id < 0 else (0, cluster_id)
+
+
+class _Batch:
+    """The clustering state of one store write, loaded with a few IN queries.
+
+    Records are assigned one after the other in id order exactly as they would be one at a
+    time against the database; the state holds every stored member that can matter (members
+    sharing an ISBN or work key with a changed record, the batch's own members, and all
+    members of their clusters), updated in memory as the batch proceeds.
+    """
+
+    def __init__(
+        self, session: Session, prepared: Sequence[_Prepared], deleted: Sequence[int]
+    ) -> None:
+        self.session = session
+        self.members: dict[int, _Member] = {}
+        self.clusters: dict[int, set[int]] = {}
+        self.by_isbn: dict[str, set[int]] = {}
+        self.by_key: dict[str, set[int]] = {}
+        self.isbns_of: dict[int, tuple[str, ...]] = {}
+        self.new_clusters = 0
+        self.touched: dict[int, None] = {}
+        self.dirty: set[int] = set()
+        touched_ids = list(dict.fromkeys([*deleted, *(p.record_id for p in prepared)]))
+        isbns = sorted({i for p in prepared if p.facts for i in p.facts.isbns})
+        keys = sorted({p.facts.work_key[:512] for p in prepared if p.facts and p.facts.title})
+        cols = (
+            SearchMember.record_id,
+            SearchMember.cluster_id,
+            SearchMember.work_key,
+            SearchMember.manual,
+            SearchMember.facts,
+        )
+        for chunk in _chunks(touched_ids):
+            self._load(session.execute(select(*cols).where(SearchMember.record_id.in_(chunk))))
+        self.original = set(self.members)
+        for chunk in _chunks(isbns):
+            rows = session.execute(
+                select(SearchIsbn.isbn, *cols)
+                .join(SearchMember, SearchMember.record_id == SearchIsbn.record_id)
+                .where(SearchIsbn.isbn.in_(chunk))
+            ).all()
+            self._load(row[1:] for row in rows)
+            for row in rows:
+                self.by_isbn.setdefault(row[0], set()).add(row[1])
+                self.isbns_of[row[1]] = (*self.isbns_of.get(row[1], ()), row[0])
+        for chunk in _chunks(keys):
+            self._load(session.execute(select(*cols).where(SearchMember.work_key.in_(chunk))))
+        cluster_ids = sorted({m.cluster_id for m in self.members.values()})
+        for chunk in _chunks(cluster_ids):
+            self._load(session.execute(select(*cols).where(SearchMember.cluster_id.in_(chunk))))
+        for record_id, member in self.members.items():
+            self.clusters.setdefault(member.cluster_id, set()).add(record_id)
+            self.by_key.setdefault(member.work_key, set()).add(record_id)
+
+    def _load(self, rows: Iterable[Any]) -> None:
+        for record_id, cluster_id, work_key, manual, payload in rows:
+            if record_id not in self.members:
+                self.members[record_id] = _Member(cluster_id, work_key, bool(manual), payload)
+
+    # -- the clustering rules, one record at a time --------------------------------------
+    def unlink(self, record_id: int) -> None:
+        self.touched[record_id] = None
+        self._drop_isbns(record_id)
+        member = self.members.pop(record_id, None)
+        if member is None:
+            return
+        self.clusters[member.cluster_id].discard(record_id)
+        self.by_key[member.work_key].discard(record_id)
+        self.dirty.add(member.cluster_id)
+
+    def _drop_isbns(self, record_id: int) -> None:
+        for isbn in self.isbns_of.pop(record_id, ()):
+            self.by_isbn[isbn].discard(record_id)
+
+    def assign(self, record_id: int, facts: EditionFacts, payload: str) -> None:
+        self.touched[record_id] = None
+        member = self.members.get(record_id)
+        if member is not None and member.manual:
+            target: int | None = member.cluster_id
+        else:
+            target = self._find_cluster(record_id, facts)
+        if target is None:
+            if member is not None and self._alone(member.cluster_id, record_id):
+                target = member.cluster_id
+            else:
+                self.new_clusters += 1
+                target = -self.new_clusters
+                self.clusters[target] = set()
+        work_key = facts.work_key[:512]
+        if member is None:
+            member = _Member(target, work_key, False, payload, facts)
+            self.members[record_id] = member
+        else:
+            if member.cluster_id != target:
+                self.dirty.add(member.cluster_id)
+                self.clusters[member.cluster_id].discard(record_id)
+                member.cluster_id = target
+            self.by_key[member.work_key].discard(record_id)
+            member.work_key, member.payload, member.facts = work_key, payload, facts
+        self.clusters[target].add(record_id)
+        self.by_key.setdefault(work_key, set()).add(record_id)
+        self.dirty.add(target)
+        self._drop_isbns(record_id)
+        isbns = tuple(dict.fromkeys(facts.isbns))
+        self.isbns_of[record_id] = isbns
+        for isbn in isbns:
+            self.by_isbn.setdefault(isbn, set()).add(record_id)
+
+    def _alone(self, cluster_id: int, record_id: int) -> bool:
+        return not any(r != record_id for r in self.clusters.get(cluster_id, ()))
+
+    def _find_cluster(self, record_id: int, facts: EditionFacts) -> int | None:
+        members = self.members
+        candidates: list[int] = []
+        if facts.isbns:
+            found = {
+                members[r].cluster_id
+                for isbn in facts.isbns
+                for r in self.by_isbn.get(isbn, ())
+                if r != record_id and r in members
+            }
+            candidates += sorted(found, key=_order)
+        if facts.title:
+            found = {
+                members[r].cluster_id
+                for r in self.by_key.get(facts.work_key[:512], ())
+                if r != record_id
+            }
+            candidates += sorted(found, key=_order)
+        for cluster_id in dict.fromkeys(candidates):
+            others = [members[r] for r in self.clusters[cluster_id] if r != record_id]
+            if not others or any(m.manual for m in others):
+                continue
+            if all(same_edition(facts, m.edition()) for m in others):
+                return cluster_id
+        return None
+
+    # -- writing the outcome ---------------------------------------------------------------
+    def write(self) -> set[int]:
+        """Write clusters, members and ISBNs with bulk statements; returns the dirty clusters."""
+        session = self.session
+        real: dict[int, int] = {}
+        if self.new_clusters:
+            now = utcnow()
+            ids = session.scalars(
+                insert(SearchCluster).returning(SearchCluster.id, sort_by_parameter_order=True),
+                [{"key": "", "updated": now} for _ in range(self.new_clusters)],
+            ).all()
+            real = {-(n + 1): cluster_id for n, cluster_id in enumerate(ids)}
+        touched = list(self.touched)
+        gone = [r for r in touched if r in self.original and r not in self.members]
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        isbn_rows: list[dict[str, Any]] = []
+        for record_id in touched:
+            member = self.members.get(record_id)
+            if member is None:
+                continue
+            row = {
+                "cluster_id": real.get(member.cluster_id, member.cluster_id),
+                "work_key": member.work_key,
+                "facts": member.payload,
+                "manual": member.manual,
+            }
+            if record_id in self.original:
+                updates.append({**row, "b_record_id": record_id})
+            else:
+                inserts.append({**row, "record_id": record_id})
+            isbn_rows += [{"isbn": i, "record_id": record_id} for i in self.isbns_of[record_id]]
+        member_table = SearchMember.__table__
+        isbn_table = SearchIsbn.__table__
+        for chunk in _chunks(gone):
+            session.execute(delete(member_table).where(member_table.c.record_id.in_(chunk)))
+        for chunk in _chunks(touched):
+            session.execute(delete(isbn_table).where(isbn_table.c.record_id.in_(chunk)))
+        if updates:
+            session.execute(
+                update(member_table).where(member_table.c.record_id == bindparam("b_record_id")),
+                updates,
+            )
+        if inserts:
+            session.execute(insert(member_table), inserts)
+        if isbn_rows:
+            session.execute(insert(isbn_table), isbn_rows)
+        _expire(session, (SearchMember, SearchIsbn))
+        return {real.get(c, c) for c in self.dirty}
+
+
+def _expire(session: Session, models: tuple[type, ...]) -> None:
+    """Expire loaded objects of ``models``: bulk statements bypassed them."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, models):
+            session.expire(obj)
+
+
 class SearchIndexer:
     """Re-clusters and re-indexes records in one session (the caller commits)."""
 
@@ -60,23 +294,62 @@ class SearchIndexer:
 
     # -- the store hook ----------------------------------------------------------------------
     def records_changed(self, changed: Sequence[int], deleted: Sequence[int]) -> None:
-        """Follow a store write: re-cluster ``changed`` records, unlink ``deleted`` ones."""
-        dirty: set[int] = set()
+        """Follow a store write: re-cluster ``changed`` records, unlink ``deleted`` ones.
+
+        The whole write is one batch: the records are read in one query, the clusters they
+        may join are looked up with a few IN queries, and the outcome is written with bulk
+        statements; records are still assigned in id order as if one at a time.
+        """
+        prepared = self._prepare(changed)
+        batch = _Batch(self.session, prepared, deleted)
         for record_id in deleted:
-            dirty |= self._unlink(record_id)
-        records = self.session.scalars(
-            select(Record)
-            .where(Record.id.in_(list(changed)))
-            .options(selectinload(Record.holdings))
-            .order_by(Record.id)
-        ).all()
-        for record in records:
-            if record.deleted:
-                dirty |= self._unlink(record.id)
+            batch.unlink(record_id)
+        for item in prepared:
+            if item.facts is None:
+                batch.unlink(item.record_id)
             else:
-                dirty |= self._assign(record)
+                batch.assign(item.record_id, item.facts, item.payload)
+        dirty = batch.write()
         self.session.flush()
         self.refresh(dirty)
+
+    def _prepare(self, changed: Sequence[int]) -> list[_Prepared]:
+        """The changed records (in id order) parsed, with their facts and member payload."""
+        out: list[_Prepared] = []
+        for chunk in _chunks(sorted(set(changed))):
+            rows = self.session.execute(
+                select(Record.id, Record.marc, Record.deleted, Library.code)
+                .join(Library, Library.id == Record.library_id)
+                .where(Record.id.in_(chunk))
+                .order_by(Record.id)
+            ).all()
+            holders: dict[int, list[str]] = {}
+            for record_id, code in self.session.execute(
+                select(Holding.record_id, Library.code)
+                .join(Library, Library.id == Holding.library_id)
+                .where(Holding.record_id.in_(chunk))
+                .order_by(Holding.record_id, Holding.id)
+            ):
+                holders.setdefault(record_id, []).append(code)
+            for record_id, marc, deleted, library_code in rows:
+                parsed = None if deleted else _parse(marc)
+                if parsed is None:
+                    out.append(_Prepared(record_id))
+                    continue
+                facts = edition_facts(parsed)
+                data = extract(parsed)
+                codes = [library_code, *holders.get(record_id, ())]
+                payload = json.dumps(
+                    {
+                        "facts": _facts_json(facts),
+                        "data": dataclasses.asdict(data),
+                        "libraries": list(dict.fromkeys(codes)),
+                        "completeness": len(parsed.fields) * 100_000 + len(marc),
+                    },
+                    ensure_ascii=False,
+                )
+                out.append(_Prepared(record_id, facts, payload))
+        return out
 
     def rebuild(self, batch: int = 500) -> int:
         """Re-cluster and re-index every record from scratch; returns the number of clusters."""
@@ -108,103 +381,6 @@ class SearchIndexer:
         self.refresh({old, cluster.id})
         return cluster.id
 
-    # -- clustering --------------------------------------------------------------------------
-    def _unlink(self, record_id: int) -> set[int]:
-        member = self.session.get(SearchMember, record_id)
-        self.session.execute(delete(SearchIsbn).where(SearchIsbn.record_id == record_id))
-        if member is None:
-            return set()
-        cluster_id = member.cluster_id
-        self.session.delete(member)
-        return {cluster_id}
-
-    def _assign(self, record: Record) -> set[int]:
-        parsed = _parse(record.marc)
-        if parsed is None:
-            return self._unlink(record.id)
-        facts = edition_facts(parsed)
-        data = extract(parsed)
-        codes = [record.library.code] + [
-            h.library.code for h in record.holdings if h.library is not None
-        ]
-        payload = json.dumps(
-            {
-                "facts": _facts_json(facts),
-                "data": dataclasses.asdict(data),
-                "libraries": list(dict.fromkeys(codes)),
-                "completeness": len(parsed.fields) * 100_000 + len(record.marc),
-            },
-            ensure_ascii=False,
-        )
-        member = self.session.get(SearchMember, record.id)
-        dirty: set[int] = set()
-        target = None
-        if member is not None and member.manual:
-            target = member.cluster_id
-        else:
-            target = self._find_cluster(record.id, facts)
-        if target is None:
-            if member is not None and self._alone(member.cluster_id, record.id):
-                target = member.cluster_id
-            else:
-                cluster = SearchCluster()
-                self.session.add(cluster)
-                self.session.flush()
-                target = cluster.id
-        if member is None:
-            member = SearchMember(record_id=record.id, cluster_id=target, manual=False)
-            self.session.add(member)
-        elif member.cluster_id != target:
-            dirty.add(member.cluster_id)
-            member.cluster_id = target
-        member.work_key = facts.work_key[:512]
-        member.facts = payload
-        dirty.add(target)
-        self.session.execute(delete(SearchIsbn).where(SearchIsbn.record_id == record.id))
-        for isbn in facts.isbns:
-            self.session.add(SearchIsbn(isbn=isbn, record_id=record.id))
-        self.session.flush()
-        return dirty
-
-    def _alone(self, cluster_id: int, record_id: int) -> bool:
-        others = self.session.scalars(
-            select(SearchMember.record_id).where(
-                SearchMember.cluster_id == cluster_id, SearchMember.record_id != record_id
-            )
-        ).first()
-        return others is None
-
-    def _find_cluster(self, record_id: int, facts: EditionFacts) -> int | None:
-        candidates: list[int] = []
-        if facts.isbns:
-            candidates += self.session.scalars(
-                select(SearchMember.cluster_id)
-                .join(SearchIsbn, SearchIsbn.record_id == SearchMember.record_id)
-                .where(SearchIsbn.isbn.in_(facts.isbns), SearchMember.record_id != record_id)
-                .order_by(SearchMember.cluster_id)
-            ).all()
-        if facts.title:
-            candidates += self.session.scalars(
-                select(SearchMember.cluster_id)
-                .where(
-                    SearchMember.work_key == facts.work_key[:512],
-                    SearchMember.record_id != record_id,
-                )
-                .order_by(SearchMember.cluster_id)
-            ).all()
-        for cluster_id in dict.fromkeys(candidates):
-            members = self.session.scalars(
-                select(SearchMember).where(
-                    SearchMember.cluster_id == cluster_id, SearchMember.record_id != record_id
-                )
-            ).all()
-            if not members or any(m.manual for m in members):
-                continue
-            others = [_facts_from(json.loads(m.facts)["facts"]) for m in members]
-            if all(same_edition(facts, other) for other in others):
-                return cluster_id
-        return None
-
     # -- documents ---------------------------------------------------------------------------
     def refresh(self, cluster_ids: Iterable[int]) -> None:
         """Rebuild cluster rows, facets and full-text rows of these clusters."""
@@ -214,22 +390,23 @@ class SearchIndexer:
         members: dict[int, list[MemberData]] = {cid: [] for cid in ids}
         keys: dict[int, str] = {}
         for start in range(0, len(ids), 500):
-            rows = self.session.scalars(
-                select(SearchMember)
+            rows = self.session.execute(
+                select(SearchMember.record_id, SearchMember.cluster_id, SearchMember.facts)
                 .where(SearchMember.cluster_id.in_(ids[start : start + 500]))
                 .order_by(SearchMember.record_id)
             ).all()
-            for m in rows:
-                payload = json.loads(m.facts)
-                members[m.cluster_id].append(
+            for record_id, cluster_id, facts in rows:
+                payload = json.loads(facts)
+                members[cluster_id].append(
                     MemberData(
-                        record_id=m.record_id,
+                        record_id=record_id,
                         library_codes=payload["libraries"],
                         data=Extracted(**payload["data"]),
                         completeness=payload["completeness"],
                     )
                 )
-                keys.setdefault(m.cluster_id, _facts_from(payload["facts"]).key)
+                if cluster_id not in keys:
+                    keys[cluster_id] = _facts_from(payload["facts"]).key
         empty = [cid for cid, ms in members.items() if not ms]
         if empty:
             self.engine.delete(self.session, empty)
@@ -242,25 +419,41 @@ class SearchIndexer:
         if not docs:
             return
         now = utcnow()
-        for doc in docs:
-            cluster = self.session.get(SearchCluster, doc.cluster_id)
-            if cluster is None:
-                cluster = SearchCluster(id=doc.cluster_id)
-                self.session.add(cluster)
-            cluster.key = keys.get(doc.cluster_id, "")[:512]
-            cluster.representative_id = doc.representative_id
-            cluster.title = doc.title
-            cluster.authors = "\n".join(doc.authors)
-            cluster.year = doc.year
-            cluster.isbns = " ".join(doc.isbns)
-            cluster.material_type = doc.material_type[:2]
-            cluster.language = doc.language[:3]
-            cluster.title_sort = doc.title_sort
-            cluster.library_count = doc.library_count
-            doc.facet_codes = pack(self.facet_codes.codes(doc.facets))
-            cluster.facet_ids = doc.facet_codes
-            cluster.updated = now
-        self.session.flush()
+        ids = [doc.cluster_id for doc in docs]
+        stored: set[int] = set()
+        for chunk in _chunks(ids):
+            stored.update(
+                self.session.scalars(select(SearchCluster.id).where(SearchCluster.id.in_(chunk)))
+            )
+        codes = self.facet_codes.codes_many([doc.facets for doc in docs])
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for doc, doc_codes in zip(docs, codes, strict=True):
+            doc.facet_codes = pack(doc_codes)
+            row = {
+                "key": keys.get(doc.cluster_id, "")[:512],
+                "representative_id": doc.representative_id,
+                "title": doc.title,
+                "authors": "\n".join(doc.authors),
+                "year": doc.year,
+                "isbns": " ".join(doc.isbns),
+                "material_type": doc.material_type[:2],
+                "language": doc.language[:3],
+                "title_sort": doc.title_sort,
+                "library_count": doc.library_count,
+                "facet_ids": doc.facet_codes,
+                "updated": now,
+            }
+            if doc.cluster_id in stored:
+                updates.append({**row, "b_id": doc.cluster_id})
+            else:
+                inserts.append({**row, "id": doc.cluster_id})
+        table = SearchCluster.__table__
+        if updates:
+            self.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+        if inserts:
+            self.session.execute(insert(table), inserts)
+        _expire(self.session, (SearchCluster,))
         self.engine.index(self.session, docs)
         self.session.flush()
 
