@@ -205,23 +205,8 @@ def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> di
         .limit(errors)
     ).all()
     return {
-        "batch": batch.id,
-        "library": batch.library.code,
-        "file": batch.filename,
-        "format": batch.format,
-        "status": batch.status,
+        **batch.to_dict(),
         "dry_run": batch.status == "staged",
-        "on_match": batch.on_match,
-        "match": batch.match_rules,
-        "read": batch.read,
-        "created": batch.created_count,
-        "updated": batch.updated,
-        "skipped": batch.skipped,
-        "rejected": batch.rejected,
-        "deleted": batch.deleted,
-        "message": batch.message,
-        "created_at": batch.created.isoformat(timespec="seconds"),
-        "finished_at": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
         "errors": [
             {
                 "ordinal": r.ordinal,

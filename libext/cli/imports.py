@@ -267,28 +267,6 @@ def imports_group() -> None:
     """Import batches: list, show, revert, download rejects."""
 
 
-def _batch_dict(batch: ImportBatch) -> dict[str, Any]:
-    return {
-        "batch": batch.id,
-        "library": batch.library.code,
-        "file": batch.filename,
-        "format": batch.format,
-        "status": batch.status,
-        "on_match": batch.on_match,
-        "match": batch.match_rules,
-        "read": batch.read,
-        "created": batch.created_count,
-        "updated": batch.updated,
-        "skipped": batch.skipped,
-        "rejected": batch.rejected,
-        "deleted": batch.deleted,
-        "user": batch.user,
-        "created_at": batch.created.isoformat(timespec="seconds"),
-        "finished_at": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
-        "message": batch.message,
-    }
-
-
 def _get_batch(batch_id: int, as_json: bool) -> ImportBatch:
     batch = _state().db.session.get(ImportBatch, batch_id)
     if batch is None:
@@ -305,7 +283,7 @@ def list_batches(library_code: str | None, as_json: bool) -> None:
     stmt = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(200)
     if library_code:
         stmt = stmt.join(Library).where(Library.code == library_code)
-    rows = [_batch_dict(b) for b in session.scalars(stmt)]
+    rows = [b.to_dict() for b in session.scalars(stmt)]
     text = "\n".join(
         f"{r['batch']:>5} {r['library']:<8} {r['status']:<9} read {r['read']:>7} "
         f"+{r['created']} ~{r['updated']} ={r['skipped']} !{r['rejected']}  {r['file']}"
@@ -319,7 +297,7 @@ def list_batches(library_code: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show_batch(batch_id: int, as_json: bool) -> None:
     """Show one batch."""
-    emit(_batch_dict(_get_batch(batch_id, as_json)), as_json)
+    emit(_get_batch(batch_id, as_json).to_dict(), as_json)
 
 
 @imports_group.command("revert")

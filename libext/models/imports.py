@@ -11,6 +11,7 @@ matched by index lookups, not by scanning text columns.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -60,6 +61,28 @@ class ImportBatch(Base):
     reverted: Mapped[datetime | None] = mapped_column()
 
     library: Mapped[Library] = relationship(lazy="joined")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The batch's counts and state as JSON-ready data (CLI, API and pages alike)."""
+        return {
+            "batch": self.id,
+            "library": self.library.code,
+            "file": self.filename,
+            "format": self.format,
+            "status": self.status,
+            "on_match": self.on_match,
+            "match": self.match_rules,
+            "read": self.read,
+            "created": self.created_count,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "deleted": self.deleted,
+            "user": self.user,
+            "message": self.message,
+            "created_at": self.created.isoformat(timespec="seconds"),
+            "finished_at": self.finished.isoformat(timespec="seconds") if self.finished else None,
+        }
 
     def __repr__(self) -> str:
         return f"<ImportBatch {self.id} {self.filename!r} {self.status}>"
