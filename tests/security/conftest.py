@@ -96,11 +96,9 @@ def seed(app: Flask) -> Seeded:
 
 def _import_batch(app: Flask) -> int | None:
     """Import one small file into TARGET, so batch endpoints have a batch to act on."""
-    try:
-        from libext.importer import import_file
-    except ImportError:  # the import feature is not there yet
-        return None
     from pathlib import Path
+
+    from libext.importer import import_file
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "batch.mrc"
