@@ -16,10 +16,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from libext.search.documents import FACETS, SearchDoc
+from libext.search.facets import count_facets
 from libext.search.query import ParsedQuery
 
 __all__ = [
@@ -119,6 +121,24 @@ def group_facets(
         if values:
             out[name] = values
     return out
+
+
+def fill_facets(
+    session: Session,
+    hits: SearchHits,
+    blobs_sql: str,
+    params: dict[str, Any],
+    request: SearchRequest,
+) -> None:
+    """Count the facets of ``hits`` over the packed codes ``blobs_sql`` selects.
+
+    Exact up to ``request.facet_sample`` hits; above it the sample's counts are scaled to the
+    total (and marked approximate), which bounds the work of very broad queries.
+    """
+    sample = request.facet_sample
+    counted = count_facets(session, blobs_sql, params, sample=sample, size=request.facet_size)
+    hits.facets_exact = hits.total <= sample
+    hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else hits.total / sample)
 
 
 def engine_for(session: Session) -> SearchEngine:

@@ -19,8 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token, year_tokens
-from libext.search.engine import SearchEngine, SearchHits, SearchRequest, group_facets
-from libext.search.facets import count_facets
+from libext.search.engine import SearchEngine, SearchHits, SearchRequest, fill_facets
 from libext.search.query import Term
 
 TABLE = "libext_search_fts"
@@ -188,18 +187,11 @@ class PostgresEngine(SearchEngine):
             ids = [row[0] for row in session.execute(text(sql), params)]
         hits = SearchHits(total=total, cluster_ids=ids)
         if request.with_facets:
-            sample = request.facet_sample
             # Facet codes are kept in the full-text row itself: no join, and only ``sample``
             # matching rows are read.
-            counted = count_facets(
-                session,
-                f"SELECT facet_ids {hits_from} LIMIT :sample",
-                params,
-                sample=sample,
-                size=request.facet_size,
+            fill_facets(
+                session, hits, f"SELECT facet_ids {hits_from} LIMIT :sample", params, request
             )
-            hits.facets_exact = total <= sample
-            hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else total / sample)
         return hits
 
     @staticmethod

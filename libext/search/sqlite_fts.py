@@ -24,9 +24,8 @@ from libext.search.engine import (
     SearchEngine,
     SearchHits,
     SearchRequest,
-    group_facets,
+    fill_facets,
 )
-from libext.search.facets import count_facets
 from libext.search.query import Term
 
 log = logging.getLogger(__name__)
@@ -202,17 +201,11 @@ class SqliteEngine(SearchEngine):
             ids = [row[0] for row in session.execute(text(sql), params)]
         hits = SearchHits(total=total, cluster_ids=ids)
         if request.with_facets:
-            sample = request.facet_sample
-            counted = count_facets(
-                session,
+            blobs = (
                 "SELECT facet_ids FROM libext_search_cluster WHERE id IN"
-                f" (SELECT {c.id_column} {hits_from} LIMIT :sample)",
-                params,
-                sample=sample,
-                size=request.facet_size,
+                f" (SELECT {c.id_column} {hits_from} LIMIT :sample)"
             )
-            hits.facets_exact = total <= sample
-            hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else total / sample)
+            fill_facets(session, hits, blobs, params, request)
         return hits
 
     @staticmethod
