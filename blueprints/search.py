@@ -20,14 +20,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from libext.auth import cataloguer_required, current_principal, require_library
 from libext.db import get_session
 from libext.extension import LOCALES
-from libext.models import Library, Record
+from libext.models import Library, Record, live_record_counts
 from libext.models.search import SearchCluster, SearchMember
 from libext.search import labels
 from libext.search.citation import bibtex, ris
@@ -135,13 +135,7 @@ def index() -> ResponseReturnValue:
     config = current_app.config
     names = library_names(session)
     if not q.strip() and not filters:
-        counts = dict(
-            session.execute(
-                select(Record.library_id, func.count(Record.id))
-                .where(Record.deleted.is_(False))
-                .group_by(Record.library_id)
-            ).all()
-        )
+        counts = live_record_counts(session)
         libraries = [
             (lib, counts.get(lib.id, 0))
             for lib in session.scalars(select(Library).order_by(Library.id))

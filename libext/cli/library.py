@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from libext.cli import cli
 from libext.cli.output import emit, fail
 from libext.db import get_session
-from libext.models import Library, Record
+from libext.models import Library, live_record_counts
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 
@@ -45,13 +45,7 @@ def add(code: str, name: str, isil: str | None, as_json: bool) -> None:
 def list_(as_json: bool) -> None:
     """List the libraries with their record counts."""
     session = get_session()
-    counts = dict(
-        session.execute(
-            select(Record.library_id, func.count(Record.id))
-            .where(Record.deleted.is_(False))
-            .group_by(Record.library_id)
-        ).all()
-    )
+    counts = live_record_counts(session)
     rows = []
     for lib in session.scalars(select(Library).order_by(Library.code)):
         rows.append({**lib.to_dict(), "records": counts.get(lib.id, 0)})

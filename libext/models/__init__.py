@@ -5,7 +5,7 @@ from libext.models.base import Base, utcnow
 from libext.models.harvest import HarvestRun, HarvestSource
 from libext.models.imports import ImportBatch, ImportOutcome, MatchKey
 from libext.models.library import Library
-from libext.models.record import Holding, Record
+from libext.models.record import Holding, Record, live_record_counts
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "SearchIsbn",
     "SearchMember",
     "User",
+    "live_record_counts",
     "utcnow",
 ]

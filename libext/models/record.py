@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from libext.models.base import Base, utcnow
 from libext.models.library import Library
@@ -70,6 +80,16 @@ class Record(Base):
     def isbn_list(self) -> list[str]:
         """Normalised ISBN-13s as a list."""
         return self.isbns.split()
+
+
+def live_record_counts(session: Session) -> dict[int, int]:
+    """Library id → number of records not deleted (libraries with none are absent)."""
+    rows = session.execute(
+        select(Record.library_id, func.count(Record.id))
+        .where(Record.deleted.is_(False))
+        .group_by(Record.library_id)
+    )
+    return {library_id: count for library_id, count in rows}
 
 
 class Holding(Base):
