@@ -168,11 +168,18 @@ class PostgresEngine(SearchEngine):
             return SearchHits(total=0, cluster_ids=[])
         params = {**c.params, "lim": request.size, "off": request.offset}
         hits_from = c.hits_from()
-        total = session.execute(text(f"SELECT count(*) {hits_from}"), params).scalar_one()
-        if total == 0:
-            return SearchHits(total=0, cluster_ids=[])
+        # The total comes from ``count(*) OVER ()`` in the same statement as the page: one
+        # pass over the matching rows instead of a count and then a ranking that both read
+        # every hit (on a broad query that halves the time).
         if request.sort == "relevance" and c.match:
-            ids = self._ranked(session, c, hits_from, params, request)
+            # Exact-diacritic matches first, then weighted ts_rank; every hit is scored once,
+            # as the bare ranked query scores it.
+            tier = "(exact @@ CAST(:x AS tsquery)) DESC, " if c.exact else ""
+            sql = (
+                f"SELECT cluster_id, count(*) OVER () {hits_from}"
+                f" ORDER BY {tier}{_SCORE} DESC, library_count DESC, cluster_id"
+                " LIMIT :lim OFFSET :off"
+            )
         else:
             order = {
                 "year_desc": "c.year DESC NULLS LAST, c.title_sort",
@@ -180,11 +187,20 @@ class PostgresEngine(SearchEngine):
                 "title": "c.title_sort, c.year DESC",
             }.get(request.sort, "c.library_count DESC, c.title_sort")
             sql = (
-                "SELECT c.id FROM libext_search_cluster c WHERE c.id IN"
+                "SELECT c.id, count(*) OVER () FROM libext_search_cluster c WHERE c.id IN"
                 f" (SELECT {c.id_column} {hits_from}) ORDER BY {order}, c.id"
                 " LIMIT :lim OFFSET :off"
             )
-            ids = [row[0] for row in session.execute(text(sql), params)]
+        rows = session.execute(text(sql), params).all()
+        ids = [row[0] for row in rows]
+        if rows:
+            total = rows[0][1]
+        elif request.offset:  # a page past the end: the window saw no row to count
+            total = session.execute(text(f"SELECT count(*) {hits_from}"), params).scalar_one()
+        else:
+            total = 0
+        if total == 0:
+            return SearchHits(total=0, cluster_ids=[])
         hits = SearchHits(total=total, cluster_ids=ids)
         if request.with_facets:
             # Facet codes are kept in the full-text row itself: no join, and only ``sample``
@@ -193,36 +209,6 @@ class PostgresEngine(SearchEngine):
                 session, hits, f"SELECT facet_ids {hits_from} LIMIT :sample", params, request
             )
         return hits
-
-    @staticmethod
-    def _ranked(
-        session: Session,
-        c: _Compiled,
-        hits_from: str,
-        params: dict[str, Any],
-        request: SearchRequest,
-    ) -> list[int]:
-        """The page by relevance: exact-diacritic matches first, then weighted ``ts_rank``.
-
-        As on SQLite, the two tiers are two ranked queries (``… AND exact @@ x`` then ``… AND
-        NOT exact @@ x``), the second skipped when the first fills the page, so ranking never
-        scores more rows than the bare query would.
-        """
-        wanted = request.offset + request.size
-        order = f"ORDER BY {_SCORE} DESC, library_count DESC, cluster_id LIMIT :limit"
-
-        def top(extra: str, limit: int) -> list[int]:
-            sql = f"SELECT cluster_id {hits_from}{extra} {order}"
-            return [r[0] for r in session.execute(text(sql), {**params, "limit": limit})]
-
-        if not c.exact:
-            ranked = top("", wanted)
-        else:
-            ranked = top(" AND exact @@ CAST(:x AS tsquery)", wanted)
-            if len(ranked) < wanted:
-                rest = " AND NOT (exact @@ CAST(:x AS tsquery))"
-                ranked += top(rest, wanted - len(ranked))
-        return ranked[request.offset : wanted]
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         query = " & ".join(f"'{t}'" for t in folded_terms)
