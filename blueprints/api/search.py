@@ -50,6 +50,7 @@ def search() -> ResponseReturnValue:
     return jsonify(
         {
             "total": results.total,
+            "total_exact": results.total_exact,
             "page": results.page,
             "size": results.size,
             "results": [r.to_dict() for r in results.results],

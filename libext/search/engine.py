@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from libext.search.documents import FACETS, SearchDoc
-from libext.search.facets import count_facets
+from libext.search.facets import count_codes, fetch_column
 from libext.search.query import ParsedQuery
 
 __all__ = [
@@ -53,6 +53,9 @@ class SearchRequest:
     with_facets: bool = True
     facet_size: int = 10
     facet_sample: int = 10_000
+    #: Count every hit even when there are more than ``facet_sample`` (SRU's
+    #: ``numberOfRecords``); otherwise an engine may estimate the totals of broad queries.
+    exact_total: bool = False
 
     @property
     def offset(self) -> int:
@@ -76,6 +79,8 @@ class SearchHits:
     cluster_ids: list[int]
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     facets_exact: bool = True
+    #: False when ``total`` is an estimate (a broad query: more hits than ``facet_sample``).
+    total_exact: bool = True
 
 
 class SearchEngine(ABC):
@@ -135,9 +140,17 @@ def fill_facets(
     Exact up to ``request.facet_sample`` hits; above it the sample's counts are scaled to the
     total (and marked approximate), which bounds the work of very broad queries.
     """
+    blobs = fetch_column(session, blobs_sql, {**params, "sample": request.facet_sample})
+    fill_facets_from(session, hits, blobs, request)
+
+
+def fill_facets_from(
+    session: Session, hits: SearchHits, blobs: Sequence[bytes], request: SearchRequest
+) -> None:
+    """:func:`fill_facets` over packed codes already read (at most ``facet_sample`` hits)."""
     sample = request.facet_sample
-    counted = count_facets(session, blobs_sql, params, sample=sample, size=request.facet_size)
-    hits.facets_exact = hits.total <= sample
+    counted = count_codes(session, blobs, size=request.facet_size)
+    hits.facets_exact = hits.total_exact and hits.total <= sample
     hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else hits.total / sample)
 
 

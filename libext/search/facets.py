@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from libext.models.search import SearchFacet
 from libext.search.documents import FACETS
 
-__all__ = ["FacetCodes", "count_facets", "pack", "unpack"]
+__all__ = ["FacetCodes", "count_codes", "fetch_column", "pack", "unpack"]
 
 _KIND = {name: number for number, name in enumerate(FACETS)}
 
@@ -111,20 +111,13 @@ def fetch_column(session: Session, sql: str, params: dict[str, Any]) -> list[Any
         cursor.close()
 
 
-def count_facets(
-    session: Session,
-    blobs_sql: str,
-    params: dict[str, Any],
-    *,
-    sample: int,
-    size: int,
+def count_codes(
+    session: Session, blobs: Sequence[bytes], *, size: int
 ) -> dict[str, list[tuple[str, int]]]:
-    """Count facet values over the packed codes ``blobs_sql`` selects (its ``:sample`` bound
-    limits the hits read); the top ``size`` values of each facet.
+    """Count facet values over hits' packed codes; the top ``size`` values of each facet.
 
     Decades are all returned (newest first); other facets their ``size`` most frequent values.
     """
-    blobs = fetch_column(session, blobs_sql, {**params, "sample": sample})
     # One array of every hit's codes, counted in one C-level pass.
     counter = Counter(unpack(b"".join(blobs)))
     by_kind: dict[int, list[tuple[int, int]]] = {}

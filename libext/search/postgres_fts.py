@@ -19,7 +19,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from libext.search.documents import TOKEN_FACETS, SearchDoc, facet_token, year_tokens
-from libext.search.engine import SearchEngine, SearchHits, SearchRequest, fill_facets
+from libext.search.engine import (
+    SearchEngine,
+    SearchHits,
+    SearchRequest,
+    fill_facets,
+    fill_facets_from,
+)
+from libext.search.facets import fetch_column
 from libext.search.query import Term
 
 TABLE = "libext_search_fts"
@@ -73,6 +80,12 @@ def exact_query(terms: Sequence[Term]) -> str | None:
                 star = ":*" if term.prefix and i == len(term.tokens) - 1 else ""
                 parts.append(f"'{tok}'{star}")
     return " & ".join(parts) or None
+
+
+def _estimated_rows(session: Session, hits_from: str, params: dict[str, Any]) -> int:
+    """The planner's row estimate for ``SELECT … {hits_from}`` (no row is read)."""
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 {hits_from}"), params)
+    return int(plan.scalar_one()[0]["Plan"]["Plan Rows"])
 
 
 class _Compiled:
@@ -168,18 +181,28 @@ class PostgresEngine(SearchEngine):
             return SearchHits(total=0, cluster_ids=[])
         params = {**c.params, "lim": request.size, "off": request.offset}
         hits_from = c.hits_from()
-        # The total comes from ``count(*) OVER ()`` in the same statement as the page: one
-        # pass over the matching rows instead of a count and then a ranking that both read
-        # every hit (on a broad query that halves the time).
-        if request.sort == "relevance" and c.match:
-            # Exact-diacritic matches first, then weighted ts_rank; every hit is scored once,
-            # as the bare ranked query scores it.
-            tier = "(exact @@ CAST(:x AS tsquery)) DESC, " if c.exact else ""
-            sql = (
-                f"SELECT cluster_id, count(*) OVER () {hits_from}"
-                f" ORDER BY {tier}{_SCORE} DESC, library_count DESC, cluster_id"
-                " LIMIT :lim OFFSET :off"
+        sampled: list[Any] | None = None
+        total_exact = True
+        if request.exact_total:
+            total = session.execute(text(f"SELECT count(*) {hits_from}"), params).scalar_one()
+        else:
+            # Counting every hit of a broad query reads every matching row a second time (the
+            # ranking reads them once). Instead, as search engines do, count exactly up to
+            # the facet sample, which is read anyway, and above it take the planner's
+            # estimate (tsvector statistics make it close for one or two words).
+            sample = max(request.facet_sample, 1)
+            column = "facet_ids" if request.with_facets else "1"
+            sampled = fetch_column(
+                session, f"SELECT {column} {hits_from} LIMIT :sample", {**params, "sample": sample}
             )
+            total = len(sampled)
+            if total >= sample:
+                total = max(sample, _estimated_rows(session, hits_from, params))
+                total_exact = False
+        if total == 0:
+            return SearchHits(total=0, cluster_ids=[])
+        if request.sort == "relevance" and c.match:
+            ids = self._ranked(session, c, hits_from, params, request)
         else:
             order = {
                 "year_desc": "c.year DESC NULLS LAST, c.title_sort",
@@ -187,28 +210,51 @@ class PostgresEngine(SearchEngine):
                 "title": "c.title_sort, c.year DESC",
             }.get(request.sort, "c.library_count DESC, c.title_sort")
             sql = (
-                "SELECT c.id, count(*) OVER () FROM libext_search_cluster c WHERE c.id IN"
+                "SELECT c.id FROM libext_search_cluster c WHERE c.id IN"
                 f" (SELECT {c.id_column} {hits_from}) ORDER BY {order}, c.id"
                 " LIMIT :lim OFFSET :off"
             )
-        rows = session.execute(text(sql), params).all()
-        ids = [row[0] for row in rows]
-        if rows:
-            total = rows[0][1]
-        elif request.offset:  # a page past the end: the window saw no row to count
-            total = session.execute(text(f"SELECT count(*) {hits_from}"), params).scalar_one()
-        else:
-            total = 0
-        if total == 0:
-            return SearchHits(total=0, cluster_ids=[])
-        hits = SearchHits(total=total, cluster_ids=ids)
+            ids = [row[0] for row in session.execute(text(sql), params)]
+        hits = SearchHits(total=total, cluster_ids=ids, total_exact=total_exact)
         if request.with_facets:
             # Facet codes are kept in the full-text row itself: no join, and only ``sample``
             # matching rows are read.
-            fill_facets(
-                session, hits, f"SELECT facet_ids {hits_from} LIMIT :sample", params, request
-            )
+            if sampled is not None:
+                fill_facets_from(session, hits, sampled, request)
+            else:
+                sql = f"SELECT facet_ids {hits_from} LIMIT :sample"
+                fill_facets(session, hits, sql, params, request)
         return hits
+
+    @staticmethod
+    def _ranked(
+        session: Session,
+        c: _Compiled,
+        hits_from: str,
+        params: dict[str, Any],
+        request: SearchRequest,
+    ) -> list[int]:
+        """The page by relevance: exact-diacritic matches first, then weighted ``ts_rank``.
+
+        As on SQLite, the two tiers are two ranked queries (``… AND exact @@ x`` then ``… AND
+        NOT exact @@ x``), the second skipped when the first fills the page, so ranking never
+        scores more rows than the bare query would.
+        """
+        wanted = request.offset + request.size
+        order = f"ORDER BY {_SCORE} DESC, library_count DESC, cluster_id LIMIT :limit"
+
+        def top(extra: str, limit: int) -> list[int]:
+            sql = f"SELECT cluster_id {hits_from}{extra} {order}"
+            return [r[0] for r in session.execute(text(sql), {**params, "limit": limit})]
+
+        if not c.exact:
+            ranked = top("", wanted)
+        else:
+            ranked = top(" AND exact @@ CAST(:x AS tsquery)", wanted)
+            if len(ranked) < wanted:
+                rest = " AND NOT (exact @@ CAST(:x AS tsquery))"
+                ranked += top(rest, wanted - len(ranked))
+        return ranked[request.offset : wanted]
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         query = " & ".join(f"'{t}'" for t in folded_terms)

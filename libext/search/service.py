@@ -84,6 +84,8 @@ class SearchResults:
     facets_exact: bool
     notices: list[Notice]
     searched: bool  # False when there was nothing to search for
+    #: False when ``total`` is an estimate (a broad query on PostgreSQL: "about N results").
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -190,6 +192,7 @@ def run_search(
         facets_exact=hits.facets_exact,
         notices=parsed.notices,
         searched=searched,
+        total_exact=hits.total_exact,
     )
 
 

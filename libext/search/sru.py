@@ -214,7 +214,12 @@ def _run(session: Session, queries: list[str], needed: int) -> tuple[int, list[i
     if len(queries) == 1:
         hits = engine.search(
             session,
-            SearchRequest(query=parse_query(queries[0]), size=max(needed, 1), with_facets=False),
+            SearchRequest(
+                query=parse_query(queries[0]),
+                size=max(needed, 1),
+                with_facets=False,
+                exact_total=True,  # numberOfRecords drives the client's paging
+            ),
         )
         return hits.total, hits.cluster_ids
     merged: dict[int, None] = {}

@@ -20,6 +20,7 @@ EN: dict[str, str] = {
     "Huỷ, không nhập": "Cancel, import nothing",
     "%(code)s đang được thu thập.": "%(code)s is being harvested.",
     "%(total)s kết quả": "%(total)s results",
+    "khoảng %(total)s kết quả": "about %(total)s results",
     "(không có nhan đề)": "(no title)",
     "Biên mục viên": "Cataloguer",
     "Biểu ghi MARC": "MARC record",

@@ -168,6 +168,7 @@ def test_api_search_and_record(app: Flask) -> None:
     client = app.test_client()
     body = client.get("/api/search?q=truyen+kieu").get_json()
     assert body["total"] == 1 and body["page"] == 1 and body["size"] == 20
+    assert body["total_exact"] is True and body["facets_exact"] is True
     (result,) = body["results"]
     assert set(result) >= {"id", "title", "authors", "year", "isbns", "libraries"}
     assert result["isbns"] == ["9786046912347"]

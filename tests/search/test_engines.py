@@ -172,3 +172,21 @@ def test_demo_duplicates_are_clustered(demo_session: Session) -> None:
         )
         == 0
     )
+
+
+def test_broad_query_totals_are_exact_or_flagged(demo_session: Session) -> None:
+    """Up to the facet sample the total is exact on both engines; above it PostgreSQL may
+    estimate (saying so) instead of counting every hit a second time, SQLite counts."""
+    exact = run_search(demo_session, "nguyen", size=5)
+    assert exact.total_exact and exact.total > 10
+    broad = run_search(demo_session, "nguyen", size=5, facet_sample=10)
+    assert [r.cluster_id for r in broad.results] == [r.cluster_id for r in exact.results]
+    assert not broad.facets_exact
+    if demo_session.get_bind().dialect.name == "postgresql":
+        assert not broad.total_exact
+        assert broad.total >= 10  # never less than the hits seen
+    else:
+        assert broad.total_exact and broad.total == exact.total
+    # Below the sample nothing is estimated.
+    narrow = run_search(demo_session, "nguyen", size=5, facet_sample=exact.total + 1)
+    assert narrow.total_exact and narrow.total == exact.total and narrow.facets_exact
