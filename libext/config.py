@@ -56,6 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Records written per transaction by bulk writers (imports, demo load); records.",
     ),
     Setting(
+        "LIBEXT_BATCH_NICENESS",
+        10,
+        "CPU niceness that long command-line jobs (import, harvest, search reindex) add to "
+        "their own process, so that a bulk load on the catalogue's server leaves the CPU to "
+        "readers' searches first; 0 keeps the normal priority.",
+    ),
+    Setting(
         "LIBEXT_DEFAULT_LOCALE",
         "vi",
         "Language of the pages when the reader has not chosen one ('vi' or 'en').",

@@ -144,6 +144,9 @@ def make_app(db_url: str, **config: object) -> Flask:
         LIBEXT_AUTH_PRINCIPAL_LOADER=header_principal_loader,
         # Tests post without CSRF tokens; tests/security turns CSRF on and checks it.
         WTF_CSRF_ENABLED=False,
+        # CLI tests run imports in the test process itself: keep its normal priority
+        # (test_cli.py checks the niceness in a child process).
+        LIBEXT_BATCH_NICENESS=0,
     )
     app.config.update(config)
     LibExt(app)

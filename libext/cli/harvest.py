@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from libext.cli import cli
-from libext.cli.output import EXIT_OK, EXIT_PARTIAL, emit, fail
+from libext.cli.output import EXIT_OK, EXIT_PARTIAL, emit, fail, yield_cpu
 from libext.db import get_session
 from libext.harvest_sources import (
     SourceError,
@@ -161,6 +161,7 @@ def harvest(
             fail(f"{label} {value!r} is not a date (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)", as_json)
     if full and from_:
         fail("--full and --from contradict each other", as_json)
+    yield_cpu()
     ids: list[int] = []
     if all_:
         ids = list(

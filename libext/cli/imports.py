@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from libext.cli import cli
-from libext.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, emit, fail
+from libext.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, emit, fail, yield_cpu
 from libext.exporter import export as run_export
 from libext.exporter import query_record_ids
 from libext.importer import (
@@ -131,6 +131,7 @@ def import_command(
     library = session.scalar(select(Library).where(Library.code == library_code))
     if library is None:
         fail(f"no library with code {library_code!r} (see: flask libext library list)", as_json)
+    yield_cpu()
     reports: list[dict[str, Any]] = []
     unusable: list[str] = []
     show_bar = not as_json and sys.stderr.isatty()

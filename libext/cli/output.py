@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from typing import Any
 
 import click
+from flask import current_app
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -34,3 +37,15 @@ def _render(data: Any) -> str:
     if isinstance(data, dict):
         return "\n".join(f"{k}: {v}" for k, v in data.items())
     return str(data)
+
+
+def yield_cpu() -> None:
+    """Lower this process's CPU priority by ``LIBEXT_BATCH_NICENESS`` (long batch jobs).
+
+    An import or harvest run on the server that also answers readers would otherwise take
+    a whole core from the search pages; niced, it still uses every idle cycle.
+    """
+    niceness = int(current_app.config.get("LIBEXT_BATCH_NICENESS", 0) or 0)
+    if niceness > 0 and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):  # not permitted here: stay at normal priority
+            os.nice(niceness)

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 
 from libext.cli import cli
-from libext.cli.output import emit
+from libext.cli.output import emit, yield_cpu
 from libext.db import get_session
 from libext.search.indexer import SearchIndexer
 from libext.search.labels import notice_text
@@ -28,6 +28,7 @@ def reindex(as_json: bool) -> None:
     Manual splits are forgotten: every record is clustered afresh.
     """
     session = get_session()
+    yield_cpu()
     start = time.perf_counter()
     clusters = SearchIndexer(session).rebuild()
     session.commit()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -77,3 +80,24 @@ def test_demo_loads_every_library_and_twice_changes_nothing(
         session = app.extensions["libext"].db.session
         assert dict(session.execute(select(Record.id, Record.datestamp)).all()) == stamps
         assert session.scalar(select(func.count(Record.id))) == created
+
+
+def _niceness_after_reindex(app: Flask, queue: Any) -> None:
+    with app.app_context():
+        app.extensions["libext"].db.engine.dispose(close=False)  # not the parent's connections
+    app.config["LIBEXT_BATCH_NICENESS"] = 7
+    result = app.test_cli_runner().invoke(args=["libext", "search", "reindex", "--json"])
+    queue.put((result.exit_code, os.nice(0)))
+
+
+def test_long_jobs_lower_their_cpu_priority(app: Flask) -> None:
+    """A reindex (like an import or a harvest) nices its own process by
+    LIBEXT_BATCH_NICENESS, leaving the CPU to readers' searches first."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_niceness_after_reindex, args=(app, queue))
+    child.start()
+    exit_code, niceness = queue.get(timeout=120)
+    child.join()
+    assert exit_code == 0
+    assert niceness == min(os.nice(0) + 7, 19)
