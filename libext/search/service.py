@@ -261,4 +261,4 @@ def run_search(
 
 def library_names(session: Session) -> dict[str, str]:
     """Library code → name, for facet labels."""
-    return {lib.code: lib.name for lib in session.scalars(select(Library))}
+    return dict(session.execute(select(Library.code, Library.name)).tuples().all())
