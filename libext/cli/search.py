@@ -25,7 +25,7 @@ def search_group() -> None:
 def reindex(as_json: bool) -> None:
     """Re-cluster every record and rebuild the full-text index (after an upgrade, or to repair).
 
-    Manual splits are forgotten: every record is clustered afresh.
+    Every record is clustered afresh; records a cataloguer split off stay split off.
     """
     session = get_session()
     yield_cpu()

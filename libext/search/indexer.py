@@ -352,7 +352,14 @@ class SearchIndexer:
         return out
 
     def rebuild(self, batch: int = 500) -> int:
-        """Re-cluster and re-index every record from scratch; returns the number of clusters."""
+        """Re-cluster and re-index every record from scratch; returns the number of clusters.
+
+        Records a cataloguer split off are split off again: clustering rules may have changed,
+        but a cataloguer's correction outlives a rebuild.
+        """
+        split_off = self.session.scalars(
+            select(SearchMember.record_id).where(SearchMember.manual.is_(True))
+        ).all()
         self.engine.clear(self.session)
         for model in (SearchFacet, SearchIsbn, SearchMember, SearchCluster):
             self.session.execute(delete(model))
@@ -361,6 +368,8 @@ class SearchIndexer:
         ).all()
         for start in range(0, len(ids), batch):
             self.records_changed(ids[start : start + batch], [])
+        for record_id in split_off:
+            self.split(record_id)
         return len(self.session.scalars(select(SearchCluster.id)).all())
 
     def split(self, record_id: int) -> int | None:
@@ -372,6 +381,15 @@ class SearchIndexer:
         if member is None:
             return None
         old = member.cluster_id
+        others = self.session.scalar(
+            select(func.count())
+            .select_from(SearchMember)
+            .where(SearchMember.cluster_id == old, SearchMember.record_id != record_id)
+        )
+        if not others:  # already on its own: only remember that it must stay so
+            member.manual = True
+            self.session.flush()
+            return old
         cluster = SearchCluster()
         self.session.add(cluster)
         self.session.flush()

@@ -152,6 +152,17 @@ def test_cataloguer_splits_a_wrong_cluster(
         save(app, "HNM", "h1", book("Thơ", author="Xuân Diệu"))
         assert cluster_of(session, a) != cluster_of(session, b)
         assert run_search(session, "tho xuan dieu").total == 2
+        # A rebuild re-clusters everything and still keeps the cataloguer's correction; a
+        # third copy joins the record it matches, not the one split off.
+        c = save(app, "KBG", "k1", book("Thơ", author="Xuân Diệu"))
+        SearchIndexer(session).rebuild()
+        session.commit()
+        assert cluster_of(session, a) == cluster_of(session, c) != cluster_of(session, b)
+        assert session.get(SearchMember, b).manual
+        assert run_search(session, "tho xuan dieu").total == 2
+        SearchIndexer(session).rebuild()  # and again: nothing moves
+        session.commit()
+        assert cluster_of(session, a) == cluster_of(session, c) != cluster_of(session, b)
 
 
 def test_api_search_and_record(app: Flask) -> None:
