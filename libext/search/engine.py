@@ -14,14 +14,17 @@ and flagged approximate.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from libext.models.search import SearchCluster
 from libext.search.documents import FACETS, SearchDoc
 from libext.search.facets import count_codes, fetch_column
+from libext.search.folding import fold_tokens
 from libext.search.query import ParsedQuery
 
 __all__ = [
@@ -30,7 +33,10 @@ __all__ = [
     "SearchEngine",
     "SearchHits",
     "SearchRequest",
+    "TopHits",
     "engine_for",
+    "ranked_page",
+    "rerank",
 ]
 
 #: Sort orders: relevance, year newest/oldest first, title in Vietnamese alphabetical order.
@@ -152,6 +158,85 @@ def fill_facets_from(
     counted = count_codes(session, blobs, size=request.facet_size)
     hits.facets_exact = hits.total_exact and hits.total <= sample
     hits.facets = group_facets(counted, scale=1.0 if hits.facets_exact else hits.total / sample)
+
+
+#: Relevance pages are re-ordered in blocks of this many hits (see :func:`ranked_page`).
+RERANK_BLOCK = 50
+#: How much better a hit scores when its whole title is among the query's words (a
+#: known-item search: the reader typed the title, perhaps with the author's name).
+TITLE_MATCH_BOOST = 0.5
+#: Up to this much better for an edition held by five libraries or more (2% a library).
+HOLDINGS_BOOST_PER_LIBRARY = 0.02
+
+#: ``top(tier, limit)`` of an engine: the ``limit`` best (cluster id, score) of a tier, score
+#: higher-is-better. Tiers: "all" hits; "exact" those carrying the query's own diacritics;
+#: "rest" the others.
+TopHits = Callable[[str, int], Sequence[tuple[int, float]]]
+
+
+def ranked_page(session: Session, request: SearchRequest, top: TopHits, tiers: bool) -> list[int]:
+    """The page of cluster ids by relevance, the same way on every engine.
+
+    With ``tiers`` (the query carries diacritics) hits that match them exactly come first:
+    two ranked queries, the second skipped when the first fills the page, so together no
+    more work than ranking every hit once. Then the hits fetched — whole blocks of
+    :data:`RERANK_BLOCK`, so a hit lands on the same page whatever the page size — are
+    re-ordered within each block by :func:`rerank`.
+    """
+    wanted = request.offset + request.size
+
+    def window(n: int) -> int:
+        return -(-n // RERANK_BLOCK) * RERANK_BLOCK
+
+    words = {
+        token
+        for term in request.query.terms
+        if term.field in (None, "title")
+        for token in term.folded
+    }
+    if not tiers:
+        ranked = rerank(session, top("all", window(wanted)), words)
+    else:
+        first = top("exact", window(wanted))
+        ranked = rerank(session, first, words)
+        if len(first) < window(wanted) and wanted > len(first):
+            ranked += rerank(session, top("rest", window(wanted - len(first))), words)
+    return ranked[request.offset : wanted]
+
+
+def rerank(session: Session, rows: Sequence[tuple[int, float]], words: set[str]) -> list[int]:
+    """Ids of ``rows`` (cluster id, score) re-ordered block by block with two signals the
+    full-text index does not hold.
+
+    * Holding libraries: up to 10% for five or more, so that among equal or nearly equal
+      matches the widely held edition, the one near the reader, comes first.
+    * Known item: a hit whose whole title is among the query's words scores half as much
+      again. ``truyen kieu nguyen du`` then puts *Truyện Kiều* before *The tale of Kieu : a
+      bilingual edition of Truyen Kieu*, which bm25 prefers for saying "Kieu" twice.
+    """
+    if not rows:
+        return []
+    facts = {
+        cid: (libs, title)
+        for cid, libs, title in session.execute(
+            select(SearchCluster.id, SearchCluster.library_count, SearchCluster.title).where(
+                SearchCluster.id.in_([int(r[0]) for r in rows])
+            )
+        )
+    }
+
+    def adjusted(row: tuple[int, float]) -> tuple[float, int, int]:
+        libs, title = facts.get(row[0], (0, ""))
+        factor = 1.0 + HOLDINGS_BOOST_PER_LIBRARY * min(libs, 5)
+        tokens = set(fold_tokens(title))
+        if tokens and tokens <= words:
+            factor += TITLE_MATCH_BOOST
+        return (-row[1] * factor, -libs, row[0])
+
+    ranked: list[int] = []
+    for start in range(0, len(rows), RERANK_BLOCK):
+        ranked += [r[0] for r in sorted(rows[start : start + RERANK_BLOCK], key=adjusted)]
+    return ranked
 
 
 def engine_for(session: Session) -> SearchEngine:

@@ -25,6 +25,7 @@ from libext.search.engine import (
     SearchRequest,
     fill_facets,
     fill_facets_from,
+    ranked_page,
 )
 from libext.search.facets import fetch_column
 from libext.search.query import Term
@@ -33,8 +34,6 @@ TABLE = "libext_search_fts"
 _WEIGHT = {"title": "A", "author": "B", "subject": "C", "other": "D", "isbn": "D"}
 # ts_rank weights for D, C, B, A: the same ratios as the bm25 column weights on SQLite.
 _RANK = "ts_rank(CAST('{0.1, 0.4, 0.6, 1.0}' AS float4[]), doc, CAST(:m AS tsquery))"
-# The holding-library count breaks ties and near-ties (as on SQLite): up to 10%.
-_SCORE = f"{_RANK} * (CAST(1 AS float4) + CAST(0.02 AS float4) * least(library_count, 5))"
 _MAX_POSITION = 16383  # PostgreSQL's limit; later positions are clamped
 
 
@@ -234,27 +233,23 @@ class PostgresEngine(SearchEngine):
         params: dict[str, Any],
         request: SearchRequest,
     ) -> list[int]:
-        """The page by relevance: exact-diacritic matches first, then weighted ``ts_rank``.
+        """The page by relevance (:func:`ranked_page`): weighted ``ts_rank``, each tier one
+        ``ORDER BY … LIMIT`` query (``… AND exact @@ x``, then ``… AND NOT exact @@ x``)."""
+        extra = {
+            "all": "",
+            "exact": " AND exact @@ CAST(:x AS tsquery)",
+            "rest": " AND NOT (exact @@ CAST(:x AS tsquery))",
+        }
 
-        As on SQLite, the two tiers are two ranked queries (``… AND exact @@ x`` then ``… AND
-        NOT exact @@ x``), the second skipped when the first fills the page, so ranking never
-        scores more rows than the bare query would.
-        """
-        wanted = request.offset + request.size
-        order = f"ORDER BY {_SCORE} DESC, library_count DESC, cluster_id LIMIT :limit"
+        def top(tier: str, limit: int) -> list[tuple[int, float]]:
+            sql = (
+                f"SELECT cluster_id, {_RANK} {hits_from}{extra[tier]}"
+                f" ORDER BY {_RANK} DESC, cluster_id LIMIT :limit"
+            )
+            rows = session.execute(text(sql), {**params, "limit": limit})
+            return [(row[0], float(row[1])) for row in rows]
 
-        def top(extra: str, limit: int) -> list[int]:
-            sql = f"SELECT cluster_id {hits_from}{extra} {order}"
-            return [r[0] for r in session.execute(text(sql), {**params, "limit": limit})]
-
-        if not c.exact:
-            ranked = top("", wanted)
-        else:
-            ranked = top(" AND exact @@ CAST(:x AS tsquery)", wanted)
-            if len(ranked) < wanted:
-                rest = " AND NOT (exact @@ CAST(:x AS tsquery))"
-                ranked += top(rest, wanted - len(ranked))
-        return ranked[request.offset : wanted]
+        return ranked_page(session, request, top, tiers=bool(c.exact))
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         query = " & ".join(f"'{t}'" for t in folded_terms)

@@ -261,4 +261,4 @@ def run_search(
 
 def library_names(session: Session) -> dict[str, str]:
     """Library code → name, for facet labels."""
-    return dict(session.execute(select(Library.code, Library.name)).tuples().all())
+    return {code: name for code, name in session.execute(select(Library.code, Library.name))}

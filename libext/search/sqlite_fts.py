@@ -25,6 +25,7 @@ from libext.search.engine import (
     SearchHits,
     SearchRequest,
     fill_facets,
+    ranked_page,
 )
 from libext.search.query import Term
 
@@ -34,7 +35,6 @@ TABLE = "libext_search_fts"
 _ALL = "{title author subject other isbn}"
 _COLUMNS = {None: _ALL, "title": "{title}", "author": "{author}", "subject": "{subject}"}
 #: Hits re-ordered together by the holding-library tie-breaker.
-_TIE_BLOCK = 50
 _BM25 = f"bm25({TABLE}, {', '.join(str(w) for w in FIELD_WEIGHTS.values())}, 0, 0)"
 
 
@@ -102,32 +102,6 @@ class _Compiled:
     @property
     def id_column(self) -> str:
         return "rowid" if self.match else "id"
-
-
-def _tie_break(session: Session, rows: list[Any]) -> list[int]:
-    """Ids of ``rows`` (rowid, bm25) re-ordered within blocks by the holding-library count.
-
-    Up to 10% for five or more libraries (bm25 is negative, lower is better): among equal or
-    nearly equal matches, a widely held edition is the one near the reader.
-    """
-    if not rows:
-        return []
-    libs = dict(
-        session.execute(
-            text(
-                "SELECT id, library_count FROM libext_search_cluster WHERE id IN"
-                f" ({', '.join(str(int(r[0])) for r in rows)})"
-            )
-        ).all()
-    )
-    ranked: list[int] = []
-    for start in range(0, len(rows), _TIE_BLOCK):
-        block = sorted(
-            rows[start : start + _TIE_BLOCK],
-            key=lambda r: (r[1] * (1.0 + 0.02 * min(libs.get(r[0], 0), 5)), r[0]),
-        )
-        ranked += [r[0] for r in block]
-    return ranked
 
 
 class SqliteEngine(SearchEngine):
@@ -216,33 +190,24 @@ class SqliteEngine(SearchEngine):
         params: dict[str, Any],
         request: SearchRequest,
     ) -> list[int]:
-        """The page by relevance: exact-diacritic matches first, then bm25 with field weights.
+        """The page by relevance (:func:`ranked_page`): bm25 with field weights, each tier
+        one ``ORDER BY bm25 LIMIT`` query (``(q) AND (exact)``, then ``(q) NOT (exact)``).
 
-        The two tiers are two ranked FTS5 queries, ``(q) AND (exact)`` then ``(q) NOT
-        (exact)``, each ``ORDER BY bm25 LIMIT``: together no more work than ranking ``q``
-        once, and the second is skipped when the first fills the page. The holding-library
-        count lives outside the index, so reading it for every hit would double the work of
-        broad queries: only the hits fetched (whole blocks of ``_TIE_BLOCK``) are re-ordered
-        by it, block by block, so a hit lands on the same page whatever the page size.
+        The holding-library count and titles live outside the index: reading them for every
+        hit would double the work of broad queries, so only the hits fetched are re-ordered.
         """
-        wanted = request.offset + request.size
+        match = {
+            "all": c.match or "",
+            "exact": f"({c.match}) AND ({c.exact})",
+            "rest": f"({c.match}) NOT ({c.exact})",
+        }
 
-        def window(n: int) -> int:
-            return -(-n // _TIE_BLOCK) * _TIE_BLOCK
-
-        def top(match: str, limit: int) -> list[Any]:
+        def top(tier: str, limit: int) -> list[tuple[int, float]]:
             sql = f"SELECT rowid, {_BM25} {hits_from} ORDER BY {_BM25} LIMIT :limit"
-            return session.execute(text(sql), {**params, "m": match, "limit": limit}).all()
+            rows = session.execute(text(sql), {**params, "m": match[tier], "limit": limit})
+            return [(row[0], -row[1]) for row in rows]  # bm25: lower is better
 
-        if not c.exact:
-            ranked = _tie_break(session, top(c.match or "", window(wanted)))
-        else:
-            first = top(f"({c.match}) AND ({c.exact})", window(wanted))
-            ranked = _tie_break(session, first)
-            if len(first) < window(wanted) and wanted > len(first):
-                rest = top(f"({c.match}) NOT ({c.exact})", window(wanted - len(first)))
-                ranked += _tie_break(session, rest)
-        return ranked[request.offset : wanted]
+        return ranked_page(session, request, top, tiers=bool(c.exact))
 
     def ranked_baseline(self, session: Session, folded_terms: Sequence[str]) -> list[int]:
         match = " AND ".join(f'{_ALL} : "{t}"' for t in folded_terms)

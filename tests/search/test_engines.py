@@ -190,3 +190,16 @@ def test_broad_query_totals_are_exact_or_flagged(demo_session: Session) -> None:
     # Below the sample nothing is estimated.
     narrow = run_search(demo_session, "nguyen", size=5, facet_sample=exact.total + 1)
     assert narrow.total_exact and narrow.total == exact.total and narrow.facets_exact
+
+
+@pytest.mark.parametrize("q", ["truyen kieu nguyen du", "truyện kiều nguyễn du", "TRUYEN KIEU"])
+def test_known_item_title_ranks_first(demo_session: Session, q: str) -> None:
+    """A reader typing the title (and the author) finds editions of that title first (the
+    one every library holds among them); a bilingual edition whose long title repeats "Kieu",
+    which bm25 alone prefers, comes after them."""
+    found = run_search(demo_session, q)
+    titles_found = [r.title for r in found.results]
+    assert titles_found[:2] == ["Truyện Kiều", "Truyện Kiều"]
+    assert max(len({h.code for h in r.holders}) for r in found.results[:2]) == 7
+    bilingual = next(i for i, t in enumerate(titles_found) if t.startswith("The tale of Kieu"))
+    assert bilingual == 2
