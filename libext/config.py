@@ -148,6 +148,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest OAI response accepted; bytes.",
     ),
     Setting(
+        "LIBEXT_HARVEST_STALE_AFTER",
+        3600,
+        "A running harvest of a source that has written no page for this long, on another "
+        "machine, is taken as dead and a new run may start (on the same machine a dead "
+        "process is noticed at once); seconds.",
+    ),
+    Setting(
         "LIBEXT_HARVEST_OVERLAP",
         600,
         "Safety overlap of incremental harvests from second-granularity repositories "

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from libext.db import get_db
@@ -232,6 +234,7 @@ class StoreSink:
             )
         harvest_run = session.get(HarvestRun, self.run_id)
         assert harvest_run is not None
+        harvest_run.heartbeat = utcnow()
         harvest_run.pages += 1
         harvest_run.added += outcome.added
         harvest_run.updated += outcome.updated
@@ -305,6 +308,33 @@ class HarvestOptions:
 Progress = Callable[[str, HarvestPage], None]
 
 
+#: Who runs a harvest: this machine and process (kept on the run, see :func:`run_is_live`).
+RUN_OWNER = f"{socket.gethostname()[:100]}:{os.getpid()}"
+
+
+def run_is_live(run: HarvestRun, stale_after: float) -> bool:
+    """Whether a run marked ``running`` is still going.
+
+    On this machine its process either exists or not (a ``kill -9`` leaves the run marked
+    running; the next run must be able to resume at once). Elsewhere, only its heartbeat
+    tells: a run that wrote no page for ``stale_after`` seconds is taken as dead.
+    """
+    host, _, pid = (run.owner or "").rpartition(":")
+    if host == socket.gethostname()[:100] and pid.isdigit():
+        if int(pid) == os.getpid():
+            return True  # a harvest thread of this very process
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    if run.heartbeat is None:
+        return False
+    return utcnow() - run.heartbeat < timedelta(seconds=stale_after)
+
+
 def harvest_source(
     source_id: int, options: HarvestOptions = HarvestOptions(), progress: Progress | None = None
 ) -> SourceReport:
@@ -320,13 +350,23 @@ def harvest_source(
     except ValueError as exc:
         return SourceReport(code, "failed", error=str(exc))
 
-    def begin() -> int:
-        # A run still "running" was ended by a kill: close it in the log.
-        session.execute(
-            update(HarvestRun)
-            .where(HarvestRun.source_id == source_id, HarvestRun.status == "running")
-            .values(status="interrupted", finished=utcnow(), error="the process was stopped")
-        )
+    def begin() -> int | str:
+        """The new run's id, or why it cannot start (another run of the source is live)."""
+        for other in session.scalars(
+            select(HarvestRun).where(
+                HarvestRun.source_id == source_id, HarvestRun.status == "running"
+            )
+        ):
+            if run_is_live(other, config["LIBEXT_HARVEST_STALE_AFTER"]):
+                return (
+                    f"another harvest of this source is running (run {other.id}, started "
+                    f"{other.started:%Y-%m-%d %H:%M:%S} UTC by {other.owner})"
+                )
+            # Left "running" by a process that was killed: close it in the log.
+            other.status = "interrupted"
+            other.finished = utcnow()
+            other.error = "the process was stopped"
+        session.flush()
         if not resuming:
             session.execute(
                 update(HarvestSource)
@@ -342,12 +382,22 @@ def harvest_source(
             full=options.full,
             resumed=resuming,
             problems="",
+            owner=RUN_OWNER,
+            heartbeat=utcnow(),
         )
         session.add(harvest_run)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # another process started a run of this source just now
+            session.rollback()
+            return "another harvest of this source started at the same moment"
         return harvest_run.id
 
-    run_id = locked_write(session, begin)
+    begun = locked_write(session, begin)
+    if isinstance(begun, str):
+        log.warning("harvest of %s not started: %s", code, begun)
+        return SourceReport(code, "failed", error=begun)
+    run_id = begun
     sink = StoreSink(session, source_id, run_id, resuming=resuming, advances=advances)
     if progress is not None:
         inner = sink.write_page

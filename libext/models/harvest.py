@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from libext.models.base import Base, utcnow
@@ -78,11 +78,23 @@ class HarvestRun(Base):
     """One harvest of one source: when, what it asked for, what it did, how it ended.
 
     ``status`` is ``running`` while it goes (a run left ``running`` by a killed process is
-    closed as ``interrupted`` by the next run), then ``ok`` or ``failed``.
+    closed as ``interrupted`` by the next run), then ``ok`` or ``failed``. At most one run of
+    a source is ``running`` (a partial unique index): two overlapping harvests of one source
+    cannot both start. ``owner`` (host:pid) and ``heartbeat`` (the last page written) tell a
+    live run from one whose process died.
     """
 
     __tablename__ = "libext_harvest_run"
-    __table_args__ = (Index("ix_libext_harvest_run_source_started", "source_id", "started"),)
+    __table_args__ = (
+        Index("ix_libext_harvest_run_source_started", "source_id", "started"),
+        Index(
+            "uq_libext_harvest_run_source_running",
+            "source_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(
@@ -104,6 +116,10 @@ class HarvestRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     #: Skipped records and repairs, one per line (the first hundred).
     problems: Mapped[str] = mapped_column(Text, default="")
+    #: ``host:pid`` of the process running it.
+    owner: Mapped[str | None] = mapped_column(String(128))
+    #: When it last wrote a page (or started).
+    heartbeat: Mapped[datetime | None] = mapped_column()
 
     source: Mapped[HarvestSource] = relationship(back_populates="runs")
 

@@ -273,3 +273,79 @@ def test_full_harvest_of_nothing_sweeps_nothing(app):
         code, report = cli(app, "harvest", "HNM", "--full")
     assert code == 0 and report["sources"][0]["deleted"] == 0
     assert records(app, "HNM") == titles([1, 2, 3])
+
+
+def _running_run(app, owner: str, heartbeat_age: float) -> int:
+    """A run of HNM's source marked running by ``owner``, its last page that many seconds ago."""
+    from datetime import timedelta
+
+    from libext.models import utcnow
+
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        source = session.scalar(select(HarvestSource))
+        run = HarvestRun(
+            source_id=source.id,
+            status="running",
+            problems="",
+            owner=owner,
+            heartbeat=utcnow() - timedelta(seconds=heartbeat_age),
+        )
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def _run_status(app, run_id: int) -> str:
+    with app.app_context():
+        return app.extensions["libext"].db.session.get(HarvestRun, run_id).status
+
+
+def test_overlapping_runs_of_one_source_are_refused(app):
+    """A second harvest of a source whose run is live (this machine's process exists, or
+    another machine's run wrote a page lately) stops before any request and says why; a run
+    whose process is dead, or gone silent elsewhere, is closed and the harvest goes on."""
+    import socket
+    import subprocess
+
+    host = socket.gethostname()[:100]
+    with srv.OAIServer(srv.generated_feed(4, 2)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        asked = len(server.log)
+        with subprocess.Popen(["sleep", "60"]) as alive:
+            live = _running_run(app, f"{host}:{alive.pid}", 0)
+            code, report = cli(app, "harvest", "HNM")
+            alive.kill()
+        assert code == 1
+        (entry,) = report["sources"]
+        assert entry["status"] == "failed" and entry["pages"] == 0
+        assert f"another harvest of this source is running (run {live}" in entry["error"]
+        assert len(server.log) == asked  # nothing was requested
+        assert _run_status(app, live) == "running"
+        # Its process has gone (killed, reaped): the run is closed, the harvest proceeds.
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 0 and report["sources"][0]["added"] == 4
+        assert _run_status(app, live) == "interrupted"
+        # Another machine's run: live while its heartbeat is fresh, dead when stale.
+        remote = _running_run(app, "district-server:1234", 60)
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 1 and "another harvest" in report["sources"][0]["error"]
+        app.config["LIBEXT_HARVEST_STALE_AFTER"] = 30
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 0 and report["sources"][0]["status"] == "ok"
+        assert _run_status(app, remote) == "interrupted"
+    # The log: the two dead runs closed, the two harvests that ran; refusals start no run.
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        statuses = [r.status for r in session.scalars(select(HarvestRun).order_by(HarvestRun.id))]
+    assert statuses == ["interrupted", "ok", "interrupted", "ok"]
+
+
+def test_one_running_run_per_source_is_enforced_by_the_database(app):
+    from sqlalchemy.exc import IntegrityError
+
+    with srv.OAIServer(srv.generated_feed(2, 2)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+    _running_run(app, "a:1", 0)
+    with pytest.raises(IntegrityError):
+        _running_run(app, "b:2", 0)
