@@ -23,7 +23,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from libext.models import Holding, Library, Record, utcnow
-from marc.extract import Extracted, HoldingData, extract, holdings_from_record
+from marc.extract import ByTag, Extracted, HoldingData, extract, holdings_from_record
 from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
@@ -163,29 +163,36 @@ class RecordStore:
         normalize_record(record)
         if marc_bytes is None:
             marc_bytes = record_to_marc(record)
-        data = extract(record)
+        fields = ByTag(record)
+        data = extract(fields)
         local_id = local_id or local_id_for(data, marc_bytes)
         if existing is None:
             existing = self.find(library, local_id)
-        rows = _holding_rows(holdings if holdings is not None else holdings_from_record(record))
+        rows = _holding_rows(holdings if holdings is not None else holdings_from_record(fields))
         if existing is not None and self._unchanged(existing, marc_bytes, rows, provenance):
             return SaveResult(existing, "unchanged")
         is_new = existing is None or id(existing) in self._new_holdings
-        target = existing or Record(
-            library_id=library.id, local_id=local_id, created=utcnow(), origin_base_url=None,
-            origin_identifier=None, origin_datestamp=None,
-        )  # fmt: skip
-        self._fill(target, record, data, marc_bytes)
-        target.deleted = False
-        target.datestamp = utcnow()
+        values = _columns(record, data, marc_bytes)
+        values["deleted"] = False
+        values["datestamp"] = utcnow()
         if provenance is not None:
-            target.origin_base_url = provenance.base_url
-            target.origin_identifier = provenance.identifier
-            target.origin_datestamp = provenance.datestamp
-        if is_new:
-            if existing is None:
-                self._new.append(target)
-                self._known[(library.id, local_id)] = target
+            values["origin_base_url"] = provenance.base_url
+            values["origin_identifier"] = provenance.identifier
+            values["origin_datestamp"] = provenance.datestamp
+        if existing is None:
+            values.update(library_id=library.id, local_id=local_id, created=values["datestamp"])
+            values.setdefault("origin_base_url", None)
+            values.setdefault("origin_identifier", None)
+            values.setdefault("origin_datestamp", None)
+            target = _unloaded_record(values)
+            self._new.append(target)
+            self._known[(library.id, local_id)] = target
+            self._new_holdings[id(target)] = rows
+            return SaveResult(target, "created")
+        target = existing
+        for key, value in values.items():
+            setattr(target, key, value)
+        if is_new:  # saved twice before the flush: still one INSERT
             self._new_holdings[id(target)] = rows
             return SaveResult(target, "created")
         target.holdings = [
@@ -279,17 +286,35 @@ class RecordStore:
         current = [(h.call_number, h.barcode, h.location, h.status) for h in existing.holdings]
         return current == rows
 
-    @staticmethod
-    def _fill(target: Record, record: pymarc.Record, data: Extracted, marc_bytes: bytes) -> None:
-        target.marc = marc_bytes
-        target.leader = str(record.leader)[:24]
-        target.control_number = data.control_number[:64] or None
-        target.control_org = data.control_org[:64] or None
-        target.title = data.title
-        target.authors = "\n".join(data.authors)
-        target.year = data.year
-        target.isbns = " ".join(data.isbns)
-        target.issns = " ".join(data.issns)
-        target.publisher = data.publisher
-        target.language = data.language[:3]
-        target.material_type = data.material_type[:2]
+
+def _columns(record: pymarc.Record, data: Extracted, marc_bytes: bytes) -> dict[str, object]:
+    """The record row's columns that come from the MARC record."""
+    return {
+        "marc": marc_bytes,
+        "leader": str(record.leader)[:24],
+        "control_number": data.control_number[:64] or None,
+        "control_org": data.control_org[:64] or None,
+        "title": data.title,
+        "authors": "\n".join(data.authors),
+        "year": data.year,
+        "isbns": " ".join(data.isbns),
+        "issns": " ".join(data.issns),
+        "publisher": data.publisher,
+        "language": data.language[:3],
+        "material_type": data.material_type[:2],
+    }
+
+
+_new_instance = Record.__mapper__.class_manager.new_instance
+
+
+def _unloaded_record(values: dict[str, object]) -> Record:
+    """A :class:`Record` holding ``values``, made without the ORM's attribute events.
+
+    A new record is written by :meth:`RecordStore._insert_new` with one multi-row INSERT
+    and then attached as loaded; the ORM's per-attribute bookkeeping in ``Record(...)``
+    (two dozen instrumented sets) cost more than the INSERT itself.
+    """
+    record = _new_instance()
+    record.__dict__.update(values)
+    return record

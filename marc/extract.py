@@ -16,7 +16,15 @@ import pymarc
 
 from marc.isbn import isbn_candidates, normalize_issn
 
-__all__ = ["Extracted", "HoldingData", "extract", "holdings_from_record", "trim_punctuation"]
+__all__ = [
+    "ByTag",
+    "Extracted",
+    "HoldingData",
+    "RecordLike",
+    "extract",
+    "holdings_from_record",
+    "trim_punctuation",
+]
 
 
 @dataclass(slots=True)
@@ -72,7 +80,37 @@ def trim_punctuation(text: str) -> str:
     return text
 
 
-def _values(record: pymarc.Record, tag: str, codes: str) -> list[str]:
+class ByTag:
+    """A record's fields grouped by tag, with pymarc's ``get_fields``/``get`` reading.
+
+    pymarc looks a tag up by walking every field; extraction asks for some twenty tags per
+    record, so grouping once makes it several times cheaper. Functions here accept either.
+    """
+
+    __slots__ = ("_by_tag", "leader")
+
+    def __init__(self, record: pymarc.Record) -> None:
+        by_tag: dict[str, list[pymarc.Field]] = {}
+        for fld in record.fields:
+            by_tag.setdefault(fld.tag, []).append(fld)
+        self._by_tag = by_tag
+        self.leader = record.leader
+
+    def get_fields(self, tag: str) -> list[pymarc.Field]:
+        """The fields with ``tag``, in record order."""
+        return self._by_tag.get(tag, [])
+
+    def get(self, tag: str, default: pymarc.Field | None = None) -> pymarc.Field | None:
+        """The first field with ``tag``."""
+        fields = self._by_tag.get(tag)
+        return fields[0] if fields else default
+
+
+#: What the extraction functions read: a pymarc record, or its fields grouped by tag.
+RecordLike = pymarc.Record | ByTag
+
+
+def _values(record: RecordLike, tag: str, codes: str) -> list[str]:
     out: list[str] = []
     for fld in record.get_fields(tag):
         if fld.is_control_field():
@@ -83,14 +121,14 @@ def _values(record: pymarc.Record, tag: str, codes: str) -> list[str]:
     return [v for v in out if v]
 
 
-def _control(record: pymarc.Record, tag: str) -> str:
+def _control(record: RecordLike, tag: str) -> str:
     fld = record.get(tag)
     if fld is None or not fld.is_control_field():
         return ""
     return (fld.data or "").strip()
 
 
-def title_of(record: pymarc.Record) -> tuple[str, int]:
+def title_of(record: RecordLike) -> tuple[str, int]:
     """245 $a $b $n $p joined, and the non-filing character count from indicator 2."""
     fld = record.get("245")
     if fld is None or fld.is_control_field():
@@ -104,7 +142,7 @@ def title_of(record: pymarc.Record) -> tuple[str, int]:
     return title, nonfiling
 
 
-def authors_of(record: pymarc.Record) -> list[str]:
+def authors_of(record: RecordLike) -> list[str]:
     """Main entry (100/110/111) first, then added entries (700/710/711), without repeats.
 
     Vietnamese personal names are entered in direct order ("Nguyễn Du"), foreign ones
@@ -132,7 +170,7 @@ def authors_of(record: pymarc.Record) -> list[str]:
 _YEAR = re.compile(r"(?<![0-9])(1[4-9][0-9]{2}|20[0-9]{2})(?![0-9])")
 
 
-def year_of(record: pymarc.Record) -> int | None:
+def year_of(record: RecordLike) -> int | None:
     """008/07-10 when it holds four digits, else the first year in 264/260 $c.
 
     008 date 1 may be "19uu" or blanks for unknown digits: then fall back to the imprint.
@@ -150,7 +188,7 @@ def year_of(record: pymarc.Record) -> int | None:
     return None
 
 
-def language_of(record: pymarc.Record) -> str:
+def language_of(record: RecordLike) -> str:
     """008/35-37, else the first 041 $a; lower-case three-letter code or ''."""
     f008 = _control(record, "008")
     code = f008[35:38].strip().lower() if len(f008) >= 38 else ""
@@ -160,7 +198,7 @@ def language_of(record: pymarc.Record) -> str:
     return code if re.fullmatch(r"[a-z]{3}", code) else ""
 
 
-def imprint_of(record: pymarc.Record) -> tuple[str, str]:
+def imprint_of(record: RecordLike) -> tuple[str, str]:
     """(place, publisher) from 264 (RDA, indicator 2 '1' = publication) or 260 (AACR2)."""
     for fld in record.get_fields("264"):
         if (fld.indicator2 or " ") in "1 ":
@@ -172,8 +210,10 @@ def imprint_of(record: pymarc.Record) -> tuple[str, str]:
     return (places[0] if places else ""), (pubs[0] if pubs else "")
 
 
-def extract(record: pymarc.Record) -> Extracted:
+def extract(record: RecordLike) -> Extracted:
     """All extracted fields of one record."""
+    if not isinstance(record, ByTag):
+        record = ByTag(record)
     title, nonfiling = title_of(record)
     place, publisher = imprint_of(record)
     leader = str(record.leader)
@@ -228,7 +268,7 @@ def _sub(fld: pymarc.Field, code: str) -> str:
 _KOHA_STATUS = (("0", "withdrawn"), ("1", "lost"), ("4", "damaged"), ("7", "not for loan"))
 
 
-def holdings_from_record(record: pymarc.Record) -> list[HoldingData]:
+def holdings_from_record(record: RecordLike) -> list[HoldingData]:
     """Copies described by 852 (MARC 21 holdings) and 952 (Koha items) fields.
 
     852: $a institution, $b sublocation, $c shelving location, $h classification part,
