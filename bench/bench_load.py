@@ -54,7 +54,7 @@ from bench.bench_search import (
     SURNAMES,
     VI_WORDS,
 )
-from bench.common import percentile, report, scaled
+from bench.common import isbn13, percentile, report, scaled
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -86,12 +86,6 @@ class Sample:
 def _title(rng: random.Random) -> str:
     words = VI_WORDS if rng.random() < 0.8 else EN_WORDS
     return " ".join(rng.choice(words) for _ in range(rng.randint(2, 9))).capitalize()
-
-
-def isbn13(body: str) -> str:
-    """``body`` (12 digits) with its ISBN-13 check digit: distinct, valid ISBNs never match."""
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
 
 
 def write_records(path: Path, count: int, seed: int = 7) -> None:
