@@ -87,18 +87,21 @@ class ByTag:
     record, so grouping once makes it several times cheaper. Functions here accept either.
     """
 
-    __slots__ = ("_by_tag", "leader")
+    __slots__ = ("_by_tag", "fields", "leader")
 
     def __init__(self, record: pymarc.Record) -> None:
         by_tag: dict[str, list[pymarc.Field]] = {}
         for fld in record.fields:
             by_tag.setdefault(fld.tag, []).append(fld)
         self._by_tag = by_tag
+        self.fields = record.fields
         self.leader = record.leader
 
-    def get_fields(self, tag: str) -> list[pymarc.Field]:
-        """The fields with ``tag``, in record order."""
-        return self._by_tag.get(tag, [])
+    def get_fields(self, *tags: str) -> list[pymarc.Field]:
+        """The fields with any of ``tags``, in record order."""
+        if len(tags) == 1:
+            return self._by_tag.get(tags[0], [])
+        return [fld for fld in self.fields if fld.tag in tags]
 
     def get(self, tag: str, default: pymarc.Field | None = None) -> pymarc.Field | None:
         """The first field with ``tag``."""

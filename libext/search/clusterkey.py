@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pymarc
 
 from libext.search.folding import fold, fold_tokens
-from marc.extract import authors_of, imprint_of, trim_punctuation, year_of
+from marc.extract import RecordLike, authors_of, imprint_of, trim_punctuation, year_of
 from marc.isbn import isbn_candidates
 
 __all__ = ["EditionFacts", "edition_facts", "edition_number", "same_edition", "title_key"]
@@ -127,13 +127,13 @@ def _subfields(fld: pymarc.Field, codes: str) -> list[str]:
     return [trim_punctuation(s.value) for s in fld.subfields if s.code in codes and s.value]
 
 
-def _language(record: pymarc.Record) -> str:
+def _language(record: RecordLike) -> str:
     f008 = record.get("008")
     data = f008.data if f008 is not None and f008.is_control_field() else ""
     return (data or "")[35:38].strip().lower() if data and len(data) >= 38 else ""
 
 
-def edition_facts(record: pymarc.Record) -> EditionFacts:
+def edition_facts(record: RecordLike) -> EditionFacts:
     """Compute the clustering facts of one MARC record; never raises on odd records."""
     f245 = record.get("245")
     title = subtitle = ""
