@@ -57,7 +57,9 @@ class Record(Base):
     material_type: Mapped[str] = mapped_column(String(2), default="")
     datestamp: Mapped[datetime] = mapped_column(default=utcnow)
     created: Mapped[datetime] = mapped_column(default=utcnow)
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # No index: a flag on nearly every row selects nothing, and SQLite without statistics
+    # preferred it to (datestamp, id), sorting the whole table for every page of a listing.
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # OAI provenance of harvested records, re-exposed in <about> by the provider.
     origin_base_url: Mapped[str | None] = mapped_column(String(1024))
     origin_identifier: Mapped[str | None] = mapped_column(String(512))
