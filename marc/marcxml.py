@@ -7,12 +7,12 @@ record whose lines they fall in: that record is rejected with the parser's messa
 others are read. Entities are not resolved, no DTD is loaded and nothing is fetched from
 the network (no XXE, no billion laughs), and a document with a DOCTYPE is refused outright
 (MARCXML never needs one); ``huge_tree`` stays off, which caps text nodes and
-nesting depth, and :data:`MAX_ELEMENTS` caps a single record.
+nesting depth (the settings: :mod:`marc.xmlsafe`), and :data:`MAX_ELEMENTS` caps a single
+record.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -23,6 +23,7 @@ from pymarc import Field, Indicators, Leader, Subfield
 
 from marc.errors import UnusableInput
 from marc.reader import Decoded
+from marc.xmlsafe import HARDENED, declares_doctype
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 _RECORD_TAGS = {f"{{{MARC_NS}}}record", "record"}
@@ -124,27 +125,16 @@ def element_to_record(
     return record, None, warnings
 
 
-_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _DOCTYPE_REFUSED = (
     "MARCXML with a DOCTYPE is refused: DTDs and entity declarations are not allowed "
     "(they can read local files or expand without bound)"
 )
 
 
-def _has_doctype(head: bytes) -> bool:
-    """True when the document prolog in ``head`` declares a DOCTYPE."""
-    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-    while match := _PROLOG_ITEM.match(head, pos):
-        if match.end() == pos:
-            break
-        pos = match.end()
-    return head[pos:].lstrip()[:9].upper() == b"<!DOCTYPE"
-
-
 def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
     """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream."""
     peek = getattr(stream, "peek", None)
-    if peek is not None and _has_doctype(peek(1 << 16)[: 1 << 16]):
+    if peek is not None and declares_doctype(peek(1 << 16)[: 1 << 16]):
         # MARCXML never needs a DTD; a DOCTYPE is how XXE and entity bombs arrive.
         raise UnusableInput(_DOCTYPE_REFUSED)
     parser = etree.iterparse(
@@ -152,10 +142,7 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
         events=("end",),
         tag=sorted(_RECORD_TAGS),
         recover=True,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
+        **HARDENED,
         remove_comments=True,
         remove_pis=True,
     )
