@@ -27,6 +27,7 @@ from marc.marcxml_writer import (
     MARC_NS,
     MARC_SCHEMA,
     nfc,
+    parse_written,
     repair_leader,
 )
 from marc.marcxml_writer import marcxml_text as write_marcxml
@@ -85,10 +86,7 @@ def marcxml_text(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) ->
 
 def marcxml(record: pymarc.Record, holdings: Sequence[HoldingInfo] = ()) -> etree._Element:
     """``record`` as a schema-valid MARCXML ``<marc:record>`` element, holdings as 852."""
-    return etree.fromstring(marcxml_text(record, holdings), _PARSER)
-
-
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return parse_written(marcxml_text(record, holdings))
 
 
 # --- MARC → Dublin Core -------------------------------------------------------------------
