@@ -94,9 +94,17 @@ class SearchEngine(ABC):
 
     name: str = ""
 
-    @abstractmethod
     def index(self, session: Session, docs: Sequence[SearchDoc], *, fresh: bool = False) -> None:
         """Insert or replace the full-text rows of ``docs`` (``fresh``: known to be new)."""
+        if not docs:
+            return
+        if not fresh:
+            self.delete(session, [d.cluster_id for d in docs])
+        self.insert(session, docs)
+
+    @abstractmethod
+    def insert(self, session: Session, docs: Sequence[SearchDoc]) -> None:
+        """Insert the full-text rows of ``docs`` (none of them is indexed yet)."""
 
     @abstractmethod
     def delete(self, session: Session, cluster_ids: Sequence[int]) -> None:

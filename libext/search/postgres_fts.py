@@ -140,11 +140,7 @@ class PostgresEngine(SearchEngine):
 
     name = "postgresql"
 
-    def index(self, session: Session, docs: Sequence[SearchDoc], *, fresh: bool = False) -> None:
-        if not docs:
-            return
-        if not fresh:
-            self.delete(session, [d.cluster_id for d in docs])
+    def insert(self, session: Session, docs: Sequence[SearchDoc]) -> None:
         session.execute(
             text(
                 f"INSERT INTO {TABLE} (cluster_id, doc, exact, facets, library_count, facet_ids)"

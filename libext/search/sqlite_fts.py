@@ -109,11 +109,7 @@ class SqliteEngine(SearchEngine):
 
     name = "sqlite"
 
-    def index(self, session: Session, docs: Sequence[SearchDoc], *, fresh: bool = False) -> None:
-        if not docs:
-            return
-        if not fresh:
-            self.delete(session, [d.cluster_id for d in docs])
+    def insert(self, session: Session, docs: Sequence[SearchDoc]) -> None:
         session.execute(
             text(
                 f"INSERT INTO {TABLE} (rowid, title, author, subject, other, isbn, facets, exact,"
