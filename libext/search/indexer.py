@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import pymarc
@@ -453,20 +454,7 @@ class SearchIndexer:
         inserts: list[dict[str, Any]] = []
         for doc, doc_codes in zip(docs, codes, strict=True):
             doc.facet_codes = pack(doc_codes)
-            row = {
-                "key": keys.get(doc.cluster_id, "")[:512],
-                "representative_id": doc.representative_id,
-                "title": doc.title,
-                "authors": "\n".join(doc.authors),
-                "year": doc.year,
-                "isbns": " ".join(doc.isbns),
-                "material_type": doc.material_type[:2],
-                "language": doc.language[:3],
-                "title_sort": doc.title_sort,
-                "library_count": doc.library_count,
-                "facet_ids": doc.facet_codes,
-                "updated": now,
-            }
+            row = _cluster_row(doc, keys.get(doc.cluster_id, ""), doc.representative_id, now)
             if doc.cluster_id in stored:
                 updates.append({**row, "b_id": doc.cluster_id})
             else:
@@ -479,6 +467,26 @@ class SearchIndexer:
         _expire(self.session, (SearchCluster,))
         self.engine.index(self.session, docs)
         self.session.flush()
+
+
+def _cluster_row(
+    doc: SearchDoc, key: str, representative_id: int | None, now: datetime
+) -> dict[str, Any]:
+    """The ``libext_search_cluster`` columns of ``doc`` (all but ``id``)."""
+    return {
+        "key": key[:512],
+        "representative_id": representative_id,
+        "title": doc.title,
+        "authors": "\n".join(doc.authors),
+        "year": doc.year,
+        "isbns": " ".join(doc.isbns),
+        "material_type": doc.material_type[:2],
+        "language": doc.language[:3],
+        "title_sort": doc.title_sort,
+        "library_count": doc.library_count,
+        "facet_ids": doc.facet_codes,
+        "updated": now,
+    }
 
 
 def bulk_load(
@@ -509,24 +517,7 @@ def bulk_load(
             session.execute(SearchFacet.__table__.insert(), new_values)
         session.execute(
             cluster_table.insert(),
-            [
-                {
-                    "id": d.cluster_id,
-                    "key": keys[d.cluster_id][:512],
-                    "representative_id": None,
-                    "title": d.title,
-                    "authors": "\n".join(d.authors),
-                    "year": d.year,
-                    "isbns": " ".join(d.isbns),
-                    "material_type": d.material_type[:2],
-                    "language": d.language[:3],
-                    "title_sort": d.title_sort,
-                    "library_count": d.library_count,
-                    "facet_ids": d.facet_codes,
-                    "updated": now,
-                }
-                for d in docs
-            ],
+            [{"id": d.cluster_id, **_cluster_row(d, keys[d.cluster_id], None, now)} for d in docs],
         )
         engine.index(session, docs, fresh=True)
         docs.clear()
