@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
         "readers' searches first; 0 keeps the normal priority.",
     ),
     Setting(
+        "LIBEXT_WORKER_PROCESSES",
+        None,
+        "Processes that read records for a bulk import or a harvest (decoding, validating, "
+        "normalising) while the calling process writes them; null means one per core (none "
+        "on a single core), 0 reads in the calling process.",
+    ),
+    Setting(
         "LIBEXT_DEFAULT_LOCALE",
         "vi",
         "Language of the pages when the reader has not chosen one ('vi' or 'en').",

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,6 +36,8 @@ from sqlalchemy.orm import Session
 
 from libext.db import get_db
 from libext.models import HarvestRun, HarvestSource, Record, utcnow
+from libext.store import prepare
+from libext.workers import ordered_map, worker_count
 from oai.harvest import (
     HarvestError,
     HarvestPage,
@@ -48,6 +50,7 @@ from oai.harvest import (
 )
 from oai.harvest.address import check_base_url
 from oai.harvest.records import DC_NS, MARC_NS, parse_datestamp
+from oai.harvest.runner import RawPage, read_page
 from oai.source import Provenance
 
 log = logging.getLogger(__name__)
@@ -155,6 +158,20 @@ def make_client(url: str, config: Any) -> OAIClient:
     )
 
 
+def read_harvest_page(raw: RawPage) -> HarvestPage:
+    """Read a fetched OAI page and prepare each record for the store (run in a worker).
+
+    Records come back with ``prepared`` set and ``record`` dropped: the prepared form is all
+    the store needs, and far cheaper to send between processes than a :class:`pymarc.Record`.
+    """
+    page = read_page(raw)
+    page.records = [
+        item if item.record is None else replace(item, record=None, prepared=prepare(item.record))
+        for item in page.records
+    ]
+    return page
+
+
 class StoreSink:
     """Writes harvested pages into the store, each page with its token in one transaction."""
 
@@ -206,7 +223,7 @@ class StoreSink:
                 else:
                     outcome.unchanged += 1
                 continue
-            assert item.record is not None
+            assert item.record is not None or item.prepared is not None
             provenance = Provenance(
                 base_url=source.url,
                 identifier=item.identifier,
@@ -216,7 +233,7 @@ class StoreSink:
             )
             result = store.save(
                 library,
-                item.record,
+                item.prepared or item.record,
                 local_id=local_id,
                 existing=found,
                 provenance=provenance,
@@ -414,7 +431,13 @@ def harvest_source(
     try:
         # Checked at every run, not only when added: a host name can move into the network.
         check_base_url(url, config.get("LIBEXT_HARVEST_ALLOWED_NETWORKS") or ())
-        result = run(client, request, sink)
+        workers = worker_count(config.get("LIBEXT_WORKER_PROCESSES"))
+        result = run(
+            client,
+            request,
+            sink,
+            reader=lambda pages: ordered_map(read_harvest_page, pages, workers),
+        )
         error = result.error
     except HarvestError as exc:  # refused before the first request
         result = RunResult(status="failed", error=str(exc))

@@ -79,11 +79,58 @@ def local_id_for(extracted: Extracted, marc_bytes: bytes) -> str:
     return "sha1:" + hashlib.sha1(marc_bytes).hexdigest()
 
 
-def _holding_rows(holdings: Iterable[HoldingData]) -> list[tuple[str, str, str, str]]:
+HoldingRow = tuple[str, str, str, str]
+
+
+def _holding_rows(holdings: Iterable[HoldingData]) -> list[HoldingRow]:
     return [
         (h.call_number[:255], h.barcode[:64], h.location[:255], h.status[:32] or "available")
         for h in holdings
     ]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """Everything the store writes for one record, worked out without the database.
+
+    :func:`prepare` makes it from a :class:`pymarc.Record`; it is plain data (bytes, strings,
+    tuples), so the CPU-heavy part of a bulk load (normalising, serialising, extracting) can
+    run in worker processes and only this crosses back to the writer.
+    """
+
+    #: The record row's columns taken from the MARC record (``marc`` and ``leader`` included).
+    columns: dict[str, object]
+    #: The identifier within the library when the caller gives none (001, else a hash).
+    local_id: str
+    holdings: list[HoldingRow]
+
+    @property
+    def marc(self) -> bytes:
+        """The UTF-8 ISO 2709 bytes to store."""
+        return self.columns["marc"]  # type: ignore[return-value]
+
+
+def prepare(
+    record: pymarc.Record,
+    marc_bytes: bytes | None = None,
+    holdings: Sequence[HoldingData] | None = None,
+) -> Prepared:
+    """Normalise ``record`` (in place) and work out what the store writes for it.
+
+    ``marc_bytes`` are the exact UTF-8 ISO 2709 bytes to keep (a reader passes the original
+    bytes of records that were already valid NFC UTF-8); by default the normalised record is
+    serialised. ``holdings`` default to the record's 852 and 952 fields.
+    """
+    normalize_record(record)
+    if marc_bytes is None:
+        marc_bytes = record_to_marc(record)
+    fields = ByTag(record)
+    data = extract(fields)
+    return Prepared(
+        columns=_columns(record, data, marc_bytes),
+        local_id=local_id_for(data, marc_bytes),
+        holdings=_holding_rows(holdings if holdings is not None else holdings_from_record(fields)),
+    )
 
 
 @dataclass
@@ -101,7 +148,7 @@ class RecordStore:
     #: New records not yet in the database, and their holdings rows (by ``id()``): they are
     #: written with one multi-row INSERT per flush instead of the ORM's unit of work.
     _new: list[Record] = field(default_factory=list)
-    _new_holdings: dict[int, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+    _new_holdings: dict[int, list[HoldingRow]] = field(default_factory=dict)
     #: (library id, local id) → record, or None when known to be absent; cleared on flush.
     _known: dict[tuple[int, str], Record | None] = field(default_factory=dict)
 
@@ -144,7 +191,7 @@ class RecordStore:
     def save(
         self,
         library: Library,
-        record: pymarc.Record,
+        record: pymarc.Record | Prepared,
         *,
         marc_bytes: bytes | None = None,
         local_id: str | None = None,
@@ -154,25 +201,21 @@ class RecordStore:
     ) -> SaveResult:
         """Create or update one record of ``library``.
 
-        ``marc_bytes`` are the exact UTF-8 ISO 2709 bytes to keep (the reader passes the
-        original bytes of records that were already valid NFC UTF-8); by default the
-        normalised record is serialised. ``existing`` skips the lookup by ``local_id`` (the
-        importer's matcher has already found it). ``holdings`` default to the record's 852 and
-        952 fields.
+        ``record`` is a :class:`pymarc.Record` (prepared here, see :func:`prepare` for
+        ``marc_bytes`` and ``holdings``) or a :class:`Prepared` one. ``existing`` skips the
+        lookup by ``local_id`` (the importer's matcher has already found it).
         """
-        normalize_record(record)
-        if marc_bytes is None:
-            marc_bytes = record_to_marc(record)
-        fields = ByTag(record)
-        data = extract(fields)
-        local_id = local_id or local_id_for(data, marc_bytes)
+        if not isinstance(record, Prepared):
+            record = prepare(record, marc_bytes, holdings)
+        local_id = local_id or record.local_id
         if existing is None:
             existing = self.find(library, local_id)
-        rows = _holding_rows(holdings if holdings is not None else holdings_from_record(fields))
+        rows = record.holdings
+        marc_bytes = record.marc
         if existing is not None and self._unchanged(existing, marc_bytes, rows, provenance):
             return SaveResult(existing, "unchanged")
         is_new = existing is None or id(existing) in self._new_holdings
-        values = _columns(record, data, marc_bytes)
+        values = dict(record.columns)
         values["deleted"] = False
         values["datestamp"] = utcnow()
         if provenance is not None:
@@ -270,7 +313,7 @@ class RecordStore:
         self,
         existing: Record,
         marc_bytes: bytes,
-        rows: list[tuple[str, str, str, str]],
+        rows: list[HoldingRow],
         provenance: Provenance | None,
     ) -> bool:
         if existing.deleted or existing.marc != marc_bytes:

@@ -147,6 +147,8 @@ def make_app(db_url: str, **config: object) -> Flask:
         # CLI tests run imports in the test process itself: keep its normal priority
         # (test_cli.py checks the niceness in a child process).
         LIBEXT_BATCH_NICENESS=0,
+        # Records are read in the test process; tests of the worker processes ask for them.
+        LIBEXT_WORKER_PROCESSES=0,
     )
     app.config.update(config)
     LibExt(app)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pymarc
 from lxml import etree
@@ -37,7 +38,9 @@ class HarvestedRecord:
     """One harvested record, ready for the store.
 
     ``record`` is ``None`` for deletions. ``datestamp`` is the header's text as sent (kept as
-    provenance); ``datestamp_utc`` its value as a naive UTC datetime.
+    provenance); ``datestamp_utc`` its value as a naive UTC datetime. ``prepared`` is for the
+    consumer: what it made of ``record`` ahead of storing (made in a worker process, it
+    replaces ``record``, which then is ``None`` too; ``deleted`` tells the two apart).
     """
 
     identifier: str
@@ -48,6 +51,7 @@ class HarvestedRecord:
     sets: tuple[str, ...] = ()
     #: ``marcxml`` or ``oai_dc`` (how ``record`` was made); ``None`` for deletions.
     metadata_format: str | None = None
+    prepared: Any = None
 
 
 def parse_datestamp(text: str) -> datetime | None:

@@ -16,15 +16,23 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from lxml import etree
+
+from marc.xmlsafe import HARDENED
 from oai.harvest.client import OAIClient
 from oai.harvest.errors import BadResumptionToken, HarvestError, RecordProblem
 from oai.harvest.records import HarvestedRecord, read_records
 
 log = logging.getLogger(__name__)
+#: Re-reads a record element serialised by :func:`iter_raw_pages` (lxml's own output, so
+#: well-formed), with the feed's own hardened settings.
+_RECORD_PARSER = etree.XMLParser(**HARDENED)
+
+P = TypeVar("P")
 
 #: Record problems kept in a :class:`RunResult` (all are logged).
 MAX_PROBLEMS_KEPT = 100
@@ -127,8 +135,25 @@ class RunResult:
                 self.repairs.append(f"page {page.number}: {repair}")
 
 
-def iter_pages(client: OAIClient, request: HarvestRequest) -> Iterator[HarvestPage]:
-    """Pages of ``request``, each read into records; raises :mod:`errors` on failure."""
+@dataclass
+class RawPage:
+    """One fetched page before its records are read: plain data, so it can be handed to
+    another process (record elements travel as serialised XML)."""
+
+    number: int
+    records: list[bytes]
+    token: str | None
+    response_date: str
+    base_url: str
+    #: The page had invalid bytes replaced by the feed's mark (see :func:`read_records`).
+    check_marks: bool = False
+    repairs: list[str] = field(default_factory=list)
+    cursor: int | None = None
+    complete_list_size: int | None = None
+
+
+def iter_raw_pages(client: OAIClient, request: HarvestRequest) -> Iterator[RawPage]:
+    """Pages of ``request`` as fetched; raises :mod:`errors` on failure."""
     previous_token = request.resume_token
     for page in client.list_records(
         request.metadata_prefix,
@@ -137,19 +162,13 @@ def iter_pages(client: OAIClient, request: HarvestRequest) -> Iterator[HarvestPa
         until=request.until,
         token=request.resume_token,
     ):
-        records, problems = read_records(
-            page.records, client.base_url, check_marks=page.invalid_sequences > 0
-        )
-        for problem in problems:
-            log.warning("%s page %d: skipped %s", client.base_url, page.number, problem)
-        for repair in page.repairs:
-            log.warning("%s page %d: repaired %s", client.base_url, page.number, repair)
-        yield HarvestPage(
+        yield RawPage(
             number=page.number,
-            records=records,
-            problems=problems,
+            records=[etree.tostring(element, with_tail=False) for element in page.records],
             token=page.token,
             response_date=page.response_date,
+            base_url=client.base_url,
+            check_marks=page.invalid_sequences > 0,
             repairs=page.repairs,
             cursor=page.cursor,
             complete_list_size=page.complete_list_size,
@@ -162,8 +181,43 @@ def iter_pages(client: OAIClient, request: HarvestRequest) -> Iterator[HarvestPa
         previous_token = page.token
 
 
-def read_ahead(pages: Iterator[HarvestPage]) -> Iterator[HarvestPage]:
-    """``pages``, with the next page fetched and read in a thread while this one is stored.
+def read_page(raw: RawPage) -> HarvestPage:
+    """Read the records of a fetched page (bad ones become the page's problems)."""
+    records, problems = read_records(
+        (etree.fromstring(data, _RECORD_PARSER) for data in raw.records),
+        raw.base_url,
+        check_marks=raw.check_marks,
+    )
+    return HarvestPage(
+        number=raw.number,
+        records=records,
+        problems=problems,
+        token=raw.token,
+        response_date=raw.response_date,
+        repairs=raw.repairs,
+        cursor=raw.cursor,
+        complete_list_size=raw.complete_list_size,
+    )
+
+
+def iter_pages(client: OAIClient, request: HarvestRequest) -> Iterator[HarvestPage]:
+    """Pages of ``request``, each read into records; raises :mod:`errors` on failure."""
+    return map(read_page, iter_raw_pages(client, request))
+
+
+#: Reads the fetched pages into records: :func:`read_page` on each, here or in other processes.
+PageReader = Callable[[Iterator[RawPage]], Iterator[HarvestPage]]
+
+
+def _log_page(base_url: str, page: HarvestPage) -> None:
+    for problem in page.problems:
+        log.warning("%s page %d: skipped %s", base_url, page.number, problem)
+    for repair in page.repairs:
+        log.warning("%s page %d: repaired %s", base_url, page.number, repair)
+
+
+def read_ahead(pages: Iterator[P]) -> Iterator[P]:
+    """``pages``, with the next page fetched in a thread while this one is read and stored.
 
     Fetching (network) and parsing (lxml, in C) then overlap with the database writes. Only
     one page is read ahead; asking for it early is harmless, since an OAI list request is
@@ -212,17 +266,22 @@ def run(
     *,
     max_restarts: int = 1,
     prefetch: bool = True,
+    reader: PageReader | None = None,
 ) -> RunResult:
     """Harvest ``request`` into ``sink`` page by page; never raises :class:`HarvestError`.
 
     With ``prefetch`` the next page is fetched while the sink writes the current one.
+    ``reader`` turns fetched pages into read ones (default: :func:`read_page` on each, in
+    this process); the store side passes one that reads in worker processes.
     """
     result = RunResult()
     current = request
     while True:
         try:
-            pages = iter_pages(client, current)
-            for page in read_ahead(pages) if prefetch else pages:
+            raw = iter_raw_pages(client, current)
+            pages = (reader or _read_here)(read_ahead(raw) if prefetch else raw)
+            for page in pages:
+                _log_page(client.base_url, page)
                 if page.number == 1 and current.resume_token is None:
                     result.first_response_date = page.response_date
                 outcome = sink.write_page(page)
@@ -243,6 +302,10 @@ def run(
             current = replace(current, resume_token=None)
         except HarvestError as exc:
             return _failed(result, exc)
+
+
+def _read_here(pages: Iterator[RawPage]) -> Iterator[HarvestPage]:
+    return map(read_page, pages)
 
 
 def _failed(result: RunResult, exc: HarvestError) -> RunResult:

@@ -1,0 +1,130 @@
+"""Running the CPU-heavy half of a bulk load in worker processes, in order.
+
+An import or a harvest is two kinds of work: reading records (decoding, validating,
+normalising, serialising, extracting: pure Python, one record at a time) and writing them
+(matching, inserting: one database connection, one transaction at a time). Python runs one
+thread of Python code at a time, so on a machine with several cores only separate processes
+can read while the writer writes.
+
+:func:`ordered_map` is that split: ``fn`` is applied to each item in worker processes, and
+the results come back in the items' order, so the writer sees exactly what a plain loop would
+give it. Items and results cross between processes pickled: they must be plain data (bytes,
+strings, tuples, dataclasses of those), never database objects.
+
+Workers are forked from a fork server (:mod:`multiprocessing`'s ``forkserver`` start method),
+not from the caller: the caller may be a web server with threads holding locks, and a plain
+``fork`` would copy those locks held. Each worker watches its caller and exits when the caller
+is gone, so a ``kill -9`` of an import leaves no worker behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Modules the fork server imports once, so that each worker starts without importing them.
+PRELOAD = ["libext.importer", "libext.harvesting", "marc.marcxml"]
+#: Seconds between a worker's checks that its caller is still alive.
+WATCH_INTERVAL = 1.0
+
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+def worker_count(setting: object) -> int:
+    """The number of worker processes ``LIBEXT_WORKER_PROCESSES`` asks for.
+
+    ``None`` (the default) means one per core, but none on a single core, where a worker only
+    adds the cost of passing records between processes; 0 reads in the calling process.
+    """
+    if setting is None:
+        cores = os.cpu_count() or 1
+        return cores if cores > 1 else 0
+    return max(0, int(setting))  # type: ignore[call-overload]
+
+
+def _mp_context() -> Any:
+    global _context
+    with _context_lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            _context = context
+        return _context
+
+
+def _watch(caller: int, niceness: int) -> None:
+    """Worker initializer: take the caller's CPU priority and exit when the caller dies."""
+    with contextlib.suppress(OSError):  # a worker may only lower its priority: always allowed
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            try:
+                os.kill(caller, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # pragma: no cover - the pid was reused by another user
+                os._exit(0)
+
+    threading.Thread(target=watch, name="libext-watch-caller", daemon=True).start()
+
+
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int, *, inline_first: int = 1
+) -> Iterator[R]:
+    """``fn(item)`` for each of ``items``, in order, computed by ``workers`` processes.
+
+    With ``workers`` 0 this is a plain ``map`` in the calling process. Otherwise the first
+    ``inline_first`` items are still done here (a small file or a one-page harvest is over
+    before a worker would have started), then a pool of ``workers`` processes takes the rest,
+    keeping up to two items per worker in flight. An exception raised by ``fn`` is raised here,
+    for the item it belongs to; closing the iterator early cancels what is in flight.
+    ``fn`` must be a module-level function (it is pickled by name).
+    """
+    iterator = iter(items)
+    if workers <= 0:
+        yield from map(fn, iterator)
+        return
+    for _ in range(inline_first):
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        yield fn(item)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_watch,
+        initargs=(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)),
+    )
+    pending: deque[Future[R]] = deque([pool.submit(fn, first)])
+    window = 2 * workers
+    try:
+        exhausted = False
+        while pending:
+            while not exhausted and len(pending) < window:
+                try:
+                    pending.append(pool.submit(fn, next(iterator)))
+                except StopIteration:
+                    exhausted = True
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
