@@ -155,6 +155,7 @@ def _import(path: Path, db: Path, with_index: bool, limit: int | None = None) ->
 
     from libext.importer import ImportOptions, run_import
     from libext.models import Library, Record
+    from libext.workers import worker_count
 
     if limit is not None:  # the first ``limit`` records only
         from marc import iso2709
@@ -176,7 +177,9 @@ def _import(path: Path, db: Path, with_index: bool, limit: int | None = None) ->
             session.add(library)
             session.commit()
         start = time.perf_counter()
-        result = run_import(state.store(), library, path, ImportOptions(batch_size=1000))
+        # as the command line runs it: reading workers, one per core
+        options = ImportOptions(batch_size=1000, workers=worker_count(None))
+        result = run_import(state.store(), library, path, options)
         elapsed = time.perf_counter() - start
         assert result.rejected == 0, result.errors[:3]
         stored = session.scalar(select(func.count(Record.id)))

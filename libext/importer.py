@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
-from libext.store import RecordStore
+from libext.store import Prepared, RecordStore, prepare
+from libext.workers import ordered_map
 from marc.errors import MarcError
 from marc.extract import HoldingData, holdings_from_record
-from marc.reader import MarcReader, ReadResult, decode_iso2709
+from marc.reader import Decoded, MarcReader, ReadResult, decode_iso2709, finish
 from marc.writer import record_to_iso2709
 
 ON_MATCH = ("replace", "merge", "skip", "always-new")
@@ -89,6 +90,8 @@ class ImportOptions:
     user: str = ""
     #: Keep a matched record that is deleted deleted (count it skipped) instead of reviving it.
     skip_deleted: bool = False
+    #: Worker processes that read records while this one writes (see :mod:`libext.workers`).
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.on_match not in ON_MATCH:
@@ -255,6 +258,40 @@ def _title(record: pymarc.Record | None) -> str:
     return " ".join(s.value for s in fld.subfields if s.code in "abnp" and s.value)[:500]
 
 
+@dataclass(slots=True)
+class _Read:
+    """One record as read for the writer: the reader's result, and what the writer needs.
+
+    The :class:`pymarc.Record` itself is dropped once prepared (``result.record`` is None):
+    records cross from worker processes as this plain data.
+    """
+
+    result: ReadResult
+    title: str = ""
+    keys: Keys | None = None
+    prepared: Prepared | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The record was read, validated and prepared."""
+        return self.prepared is not None
+
+
+def read_chunk(task: tuple[list[tuple[int, Decoded]], bool]) -> list[_Read]:
+    """Decode, validate and prepare a chunk of records cut by the reader (maybe in a worker)."""
+    pieces, validate = task
+    out = []
+    for ordinal, item in pieces:
+        result = finish(ordinal, item, validate)
+        read = _Read(result, _title(result.record))
+        if result.ok and result.record is not None:
+            read.keys = keys_of(result.record)
+            read.prepared = prepare(result.record, result.marc)
+            result.record = None
+        out.append(read)
+    return out
+
+
 class Importer:
     """One import run of one file for one library (see the module docstring)."""
 
@@ -292,19 +329,27 @@ class Importer:
         start_after = 0
         if not self.options.dry_run:
             start_after = self._open_batch(path, report.filename, reader.format)
-        chunk: list[ReadResult] = []
-        try:
-            for result in reader:
-                if result.ordinal <= start_after:
+        batch_size = self.options.batch_size
+
+        def chunks() -> Iterator[tuple[list[tuple[int, Decoded]], bool]]:
+            chunk: list[tuple[int, Decoded]] = []
+            for ordinal, item in reader.pieces():
+                if ordinal <= start_after:
                     continue
-                chunk.append(result)
-                if len(chunk) >= self.options.batch_size:
-                    self._process(chunk)
+                chunk.append((ordinal, item))
+                if len(chunk) >= batch_size:
+                    yield chunk, True
                     chunk = []
-                    if self.progress and counting:
-                        self.progress(counting.count, size)
             if chunk:
-                self._process(chunk)
+                yield chunk, True
+
+        try:
+            for reads in ordered_map(read_chunk, chunks(), self.options.workers):
+                for read in reads:
+                    reader.note(read.result)
+                self._process(reads)
+                if self.progress and counting:
+                    self.progress(counting.count, size)
         except MarcError as exc:  # the file became unreadable part-way (or from the start)
             report.status = "failed"
             report.message = str(exc)
@@ -383,14 +428,13 @@ class Importer:
         return 0
 
     # -- one transaction -------------------------------------------------------------------
-    def _process(self, chunk: list[ReadResult]) -> None:
-        keys = {r.ordinal: keys_of(r.record) for r in chunk if r.ok and r.record is not None}
-        self.matcher.prepare(keys.values())
+    def _process(self, chunk: list[_Read]) -> None:
+        self.matcher.prepare(read.keys for read in chunk if read.keys is not None)
         outcomes: list[tuple[_Outcome, Record | None]] = []
-        for result in chunk:
-            outcome, target = self._one(result, keys.get(result.ordinal))
+        for read in chunk:
+            outcome, target = self._one(read)
             outcomes.append((outcome, target))
-            self.report.warnings += len(result.warnings)
+            self.report.warnings += len(read.result.warnings)
         if self.options.dry_run:
             self.session.rollback()
             return
@@ -405,7 +449,7 @@ class Importer:
         # one multi-row INSERT instead of an ORM object per record
         self.session.execute(insert(ImportOutcome.__table__), rows)
         batch, report = self.batch, self.report
-        batch.last_ordinal = chunk[-1].ordinal
+        batch.last_ordinal = chunk[-1].result.ordinal
         batch.read = report.read
         batch.created_count = report.created
         batch.updated = report.updated
@@ -414,14 +458,15 @@ class Importer:
         batch.deleted = report.deleted
         self.session.commit()
 
-    def _one(self, result: ReadResult, keys: Keys | None) -> tuple[_Outcome, Record | None]:
+    def _one(self, read: _Read) -> tuple[_Outcome, Record | None]:
         report = self.report
         report.read += 1
+        result, keys, prepared = read.result, read.keys, read.prepared
         outcome = _Outcome(
             ordinal=result.ordinal,
             offset=result.offset,
             control_number=(result.control_number or "")[:64] or None,
-            title=_title(result.record),
+            title=read.title,
             reason="",
             matched_by="",
         )
@@ -432,7 +477,7 @@ class Importer:
             "control_number": outcome.control_number,
             "title": outcome.title,
         }
-        if not result.ok or result.record is None or keys is None:
+        if prepared is None or keys is None:
             reason = result.reason or "record could not be read"
             if result.offset is None and result.line is not None and "line" not in reason:
                 reason += f" (record at line {result.line})"  # MARCXML has no byte offsets
@@ -450,7 +495,7 @@ class Importer:
             return self._deletion(outcome, example, match)
         opts = self.options
         if match is None or opts.on_match == "always-new":
-            return self._create(result, keys, outcome, example)
+            return self._create(result.ordinal, prepared, keys, outcome, example)
         existing = match.record
         if opts.on_match == "skip" or (opts.skip_deleted and existing.deleted):
             why = "record is deleted here" if existing.deleted else "on-match is skip"
@@ -463,18 +508,14 @@ class Importer:
         outcome.previous_deleted = existing.deleted
         outcome.previous_holdings = json.dumps(_holding_rows(existing), ensure_ascii=False)
         if opts.on_match == "merge":
-            record, marc, holdings = self._merged(result.record, existing)
-        else:
-            record, marc, holdings = result.record, result.marc, None
+            prepared = self._merged(prepared, existing)
         if match.note:
             outcome.reason = match.note
         if opts.dry_run:
-            rows = holdings_from_record(record) if holdings is None else holdings
             same = (
-                existing.marc == marc
+                existing.marc == prepared.marc
                 and not existing.deleted
-                and _holding_rows(existing)
-                == [[h.call_number, h.barcode, h.location, h.status or "available"] for h in rows]
+                and _holding_rows(existing) == [list(row) for row in prepared.holdings]
             )
             action = "skipped" if same else "updated"
             if same:
@@ -482,9 +523,7 @@ class Importer:
             report.note(action, {**example, "reason": outcome.reason})
             outcome.action = action
             return outcome, None
-        saved = self.store.save(
-            self.library, record, marc_bytes=marc, existing=existing, holdings=holdings
-        )
+        saved = self.store.save(self.library, prepared, existing=existing)
         if saved.action == "unchanged":
             outcome.action, outcome.reason = "skipped", "unchanged"
             outcome.previous_marc = outcome.previous_holdings = None
@@ -495,9 +534,13 @@ class Importer:
         return outcome, saved.record
 
     def _create(
-        self, result: ReadResult, keys: Keys, outcome: _Outcome, example: dict[str, object]
+        self,
+        ordinal: int,
+        prepared: Prepared,
+        keys: Keys,
+        outcome: _Outcome,
+        example: dict[str, object],
     ) -> tuple[_Outcome, Record | None]:
-        assert result.record is not None and result.marc is not None
         local_id = keys.control_number[:255] or None
         taken = False
         if local_id is not None:
@@ -506,16 +549,14 @@ class Importer:
             # The 001 is used by a record this import must not overlay (another rule set,
             # another 003, or always-new): keep both, the new one under a derived id.
             base = local_id or "record"
-            local_id = f"{base}~{self.batch.id if self.batch else 0}.{result.ordinal}"
+            local_id = f"{base}~{self.batch.id if self.batch else 0}.{ordinal}"
         if self.options.dry_run:
             if local_id is not None:
                 self._planned.add(local_id)
             outcome.action = "created"
             self.report.note("created", example)
             return outcome, None
-        saved = self.store.save(
-            self.library, result.record, marc_bytes=result.marc, local_id=local_id
-        )
+        saved = self.store.save(self.library, prepared, local_id=local_id)
         self.matcher.remember(keys, saved.record)
         outcome.action = "created" if saved.action == "created" else "updated"
         self.report.note(outcome.action, example)
@@ -544,10 +585,10 @@ class Importer:
             self.store.delete(existing)
         return outcome, existing
 
-    def _merged(
-        self, incoming: pymarc.Record, existing: Record
-    ) -> tuple[pymarc.Record, bytes, list[HoldingData]]:
+    def _merged(self, prepared: Prepared, existing: Record) -> Prepared:
         """Incoming bibliographic fields + the library's own local fields and holdings."""
+        incoming = decode_iso2709(prepared.marc, forced="utf-8").record
+        assert incoming is not None  # bytes the reader itself wrote
         current = decode_iso2709(existing.marc, forced="utf-8").record
         merged = pymarc.Record(force_utf8=True)
         merged.leader = incoming.leader
@@ -571,7 +612,7 @@ class Importer:
         for h in holdings_from_record(incoming):
             if (h.call_number, h.barcode, h.location) not in have:
                 holdings.append(h)
-        return merged, record_to_iso2709(merged), holdings
+        return prepare(merged, record_to_iso2709(merged), holdings)
 
 
 def run_import(

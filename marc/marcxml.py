@@ -177,10 +177,7 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
                 item.reason = f"malformed XML at line {line}: {message}"
                 item.control_number = _control_number(element)
             else:
-                record, reason, warnings = element_to_record(element)
-                item.record, item.reason, item.warnings = record, reason, warnings
-                if record is None:
-                    item.control_number = _control_number(element)
+                item.pending = "marcxml"  # converted by decode_pending, maybe in a worker
             yield item
             # free what was parsed so far: memory must not grow with the file
             element.clear(keep_tail=False)
@@ -195,6 +192,24 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
             reason=f"unreadable XML after this point: {exc.msg}",
             line=exc.lineno,
         )
+
+
+#: Re-reads a record element that :func:`iter_marcxml` serialised (lxml's own output, hence
+#: well-formed), with the same hardened settings as the file itself.
+_RECORD_PARSER = etree.XMLParser(**HARDENED, remove_comments=True, remove_pis=True)
+
+
+def decode_pending(item: Decoded) -> Decoded:
+    """Convert a record element that :func:`iter_marcxml` cut out (``item.raw``)."""
+    element = etree.fromstring(item.raw, _RECORD_PARSER)
+    record, reason, warnings = element_to_record(element)
+    decoded = Decoded(
+        offset=item.offset, raw=item.raw, line=item.line, encoding=item.encoding, record=record
+    )
+    decoded.reason, decoded.warnings = reason, warnings
+    if record is None:
+        decoded.control_number = _control_number(element)
+    return decoded
 
 
 def _control_number(element: etree._Element) -> str | None:

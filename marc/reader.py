@@ -35,7 +35,7 @@ from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
 from marc.errors import RecordTooLarge, UnusableInput
 from marc.formats import MarcInput, open_input
-from marc.validate import validate
+from marc.validate import validate as validate_record
 from marc.writer import record_to_iso2709
 
 
@@ -87,6 +87,13 @@ class Decoded:
     line: int | None = None
     #: Input bytes already are the canonical form (valid NFC UTF-8 ISO 2709).
     canonical: bool = False
+    #: Decoding still to do on ``raw`` ("iso2709" or "marcxml"): format modules only cut the
+    #: input into records, so that the decoding can run in another process (:func:`finish`).
+    pending: str | None = None
+    #: The ``encoding=`` forced on an ISO 2709 record.
+    forced: str | None = None
+    #: The record ends the input without its terminator (maybe a truncated file).
+    last: bool = False
 
 
 class MarcReader:
@@ -115,6 +122,14 @@ class MarcReader:
         self.suggestions: Counter[str] = Counter()
 
     def __iter__(self) -> Iterator[ReadResult]:
+        for ordinal, item in self.pieces():
+            result = finish(ordinal, item, self._validate)
+            self.note(result)
+            yield result
+
+    def pieces(self) -> Iterator[tuple[int, Decoded]]:
+        """The input cut into records, numbered from 1, not yet decoded: give each to
+        :func:`finish` (here, or in another process) and the result to :meth:`note`."""
         forced = None if self.encoding == "auto" else self.encoding
         if self.format == "iso2709":
             items = _iter_iso2709(self._input.stream, forced)
@@ -134,56 +149,16 @@ class MarcReader:
         try:
             for ordinal, item in enumerate(items, start=1):
                 count = ordinal
-                result = self._finish(ordinal, item)
-                if result.suggested_encoding:
-                    self.suggestions[result.suggested_encoding] += 1
-                yield result
+                yield ordinal, item
         finally:
             self.close()
         if count == 0:
             raise UnusableInput(f"{self.name}: no MARC record found in this {self.format} file")
 
-    def _finish(self, ordinal: int, item: Decoded) -> ReadResult:
-        result = ReadResult(
-            ordinal=ordinal,
-            offset=item.offset,
-            raw=item.raw,
-            record=None,
-            reason=item.reason,
-            control_number=item.control_number,
-            warnings=item.warnings,
-            encoding=item.encoding,
-            suggested_encoding=item.suggested_encoding,
-            line=item.line,
-        )
-        record = item.record
-        if record is None:
-            if result.reason is None:  # pragma: no cover - format modules always say why
-                result.reason = "record could not be read"
-            return result
-        cn = record.get("001")
-        if cn is not None and cn.data:
-            result.control_number = cn.data.strip() or result.control_number
-        leader = str(record.leader)
-        result.deleted = leader[5:6] == "d"
-        if self._validate:
-            errors, warnings = validate(record)
-            result.warnings.extend(warnings)
-            if errors:
-                result.reason = "; ".join(errors)
-                return result
-        if item.canonical:
-            result.marc = item.raw
-        else:
-            try:
-                result.marc = record_to_iso2709(record)
-            except RecordTooLarge as exc:
-                result.reason = str(exc)
-                return result
-        # The record's leader now says what the stored bytes say (lengths, base address).
-        record.leader = Leader(result.marc[:24].decode("ascii"))
-        result.record = record
-        return result
+    def note(self, result: ReadResult) -> None:
+        """Count ``result``'s encoding suggestion (for the file-level hint)."""
+        if result.suggested_encoding:
+            self.suggestions[result.suggested_encoding] += 1
 
     def close(self) -> None:
         """Close the input (also done when iteration ends)."""
@@ -194,6 +169,59 @@ class MarcReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
+    """Decode (when still pending) and validate one record cut by :meth:`MarcReader.pieces`.
+
+    Plain data in, plain data out: it may run in another process than the reader.
+    """
+    if item.pending == "iso2709":
+        item = decode_iso2709(item.raw, item.offset, item.forced, not item.last)
+    elif item.pending == "marcxml":
+        from marc.marcxml import decode_pending
+
+        item = decode_pending(item)
+    result = ReadResult(
+        ordinal=ordinal,
+        offset=item.offset,
+        raw=item.raw,
+        record=None,
+        reason=item.reason,
+        control_number=item.control_number,
+        warnings=item.warnings,
+        encoding=item.encoding,
+        suggested_encoding=item.suggested_encoding,
+        line=item.line,
+    )
+    record = item.record
+    if record is None:
+        if result.reason is None:  # pragma: no cover - format modules always say why
+            result.reason = "record could not be read"
+        return result
+    cn = record.get("001")
+    if cn is not None and cn.data:
+        result.control_number = cn.data.strip() or result.control_number
+    leader = str(record.leader)
+    result.deleted = leader[5:6] == "d"
+    if validate:
+        errors, warnings = validate_record(record)
+        result.warnings.extend(warnings)
+        if errors:
+            result.reason = "; ".join(errors)
+            return result
+    if item.canonical:
+        result.marc = item.raw
+    else:
+        try:
+            result.marc = record_to_iso2709(record)
+        except RecordTooLarge as exc:
+            result.reason = str(exc)
+            return result
+    # The record's leader now says what the stored bytes say (lengths, base address).
+    record.leader = Leader(result.marc[:24].decode("ascii"))
+    result.record = record
+    return result
 
 
 def read(
@@ -215,7 +243,13 @@ def _is_control(tag: str) -> bool:
 
 def _iter_iso2709(stream: BinaryIO, forced: str | None) -> Iterator[Decoded]:
     for piece in iso2709.split_records(stream):
-        yield decode_iso2709(piece.data, piece.offset, forced, piece.complete)
+        yield Decoded(
+            offset=piece.offset,
+            raw=piece.data,
+            pending="iso2709",
+            forced=forced,
+            last=not piece.complete,
+        )
 
 
 def decode_iso2709(

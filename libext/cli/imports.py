@@ -26,6 +26,7 @@ from libext.importer import (
 )
 from libext.matching import DEFAULT_RULES
 from libext.models import ImportBatch, Library
+from libext.workers import worker_count
 from marc.encoding import canonical_encoding
 from marc.errors import MarcError
 from marc.formats import canonical_format
@@ -125,6 +126,8 @@ def import_command(
             dry_run=dry_run,
             batch_size=batch_size or current_app.config["LIBEXT_STORE_BATCH_SIZE"],
             user="cli",
+            # A command-line load may use every core; the web upload reads in its request.
+            workers=worker_count(current_app.config.get("LIBEXT_WORKER_PROCESSES")),
         )
     except (MarcError, ImportOptionError) as exc:
         fail(str(exc), as_json)

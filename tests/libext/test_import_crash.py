@@ -27,6 +27,7 @@ def _flask(db_url: str, *args: str) -> subprocess.Popen[bytes]:
         "DATABASE_URL": db_url,
         "SECRET_KEY": "crash-test",
         "PYTHONPATH": str(REPO_ROOT),
+        "LIBEXT_WORKER_PROCESSES": "2",  # read in worker processes, as on a multi-core server
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "libext", *args],
@@ -70,6 +71,32 @@ def _committed(db_url: str) -> int:
     return int(value or 0)
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (the import's reading workers and their fork server)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def _database(request: pytest.FixtureRequest, tmp_path: Path, kind: str, name: str) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
@@ -102,8 +129,15 @@ def test_kill_9_then_rerun_equals_a_clean_import(
         assert victim.poll() is None, "the import finished before it could be killed"
         assert time.monotonic() < deadline, "no batch committed within two minutes"
         time.sleep(0.05)
+    helpers = _descendants(victim.pid)
+    assert helpers, "the command-line import reads in worker processes"
     victim.send_signal(signal.SIGKILL)
     victim.wait(30)
+    # The reading workers notice that their import is gone and exit on their own.
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in helpers if _alive(pid)], "worker processes outlived the import"
     interrupted = _committed(crashed)
     assert 0 < interrupted < RECORDS
     records, _, batches = _state(crashed)

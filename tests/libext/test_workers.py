@@ -1,0 +1,149 @@
+"""Reading in worker processes gives the writer exactly what reading in-process gives it.
+
+Imports and harvests hand the CPU-heavy half of the work (decoding, validating, normalising,
+extracting) to :func:`libext.workers.ordered_map`. These tests run the same input both ways,
+on real worker processes, and compare reports and stored records.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from lxml import etree
+
+from libext.importer import ImportOptions, run_import
+from libext.models import Library
+from libext.workers import ordered_map, worker_count
+from marc.writer import record_to_xml_element
+from tests.conftest import make_app
+from tests.harvest import oai_server as srv
+from tests.harvest.conftest import STORE_CONFIG, cli, records
+from tests.libext.marc_files import many, write_iso
+
+
+def square(n: int) -> int:
+    """Module-level, so a worker process can find it by name."""
+    if n == 13:
+        raise ValueError("thirteen is refused")
+    return n * n
+
+
+@pytest.mark.parametrize("inline_first", [0, 1, 5])
+def test_ordered_map_keeps_the_order_of_a_plain_map(inline_first: int) -> None:
+    items = [n for n in range(40) if n != 13]
+    assert list(ordered_map(square, items, 2, inline_first=inline_first)) == [n * n for n in items]
+
+
+def test_ordered_map_raises_the_workers_error_at_its_item() -> None:
+    seen = []
+    with pytest.raises(ValueError, match="thirteen is refused"):
+        for value in ordered_map(square, range(20), 2, inline_first=0):
+            seen.append(value)
+    assert seen == [n * n for n in range(13)]
+
+
+def test_worker_count_follows_the_setting() -> None:
+    assert worker_count(0) == 0
+    assert worker_count(3) == 3
+    assert worker_count(None) in (0, *range(2, 1025))  # one per core, none on one core
+
+
+def _broken_iso(path: Path) -> Path:
+    """300 good records with three broken ones in between (each a different fault)."""
+    good = write_iso(path.with_suffix(".good"), many(300)).read_bytes().split(b"\x1d")[:-1]
+    pieces = [p + b"\x1d" for p in good]
+    pieces.insert(50, b"00099nam a2200037 a 4500\x1e\x1d")  # directory cut short
+    pieces.insert(120, pieces[119].replace(b"Vi\xe1\xbb\x87t", b"Vi\xe1\xbb"))  # bad UTF-8
+    pieces.insert(200, b"garbage that is no record\x1d")
+    path.write_bytes(b"".join(pieces))
+    return path
+
+
+def _marcxml(path: Path) -> Path:
+    elements = [etree.tostring(record_to_xml_element(r)) for r in many(200)]
+    elements[70] = b'<record xmlns="http://www.loc.gov/MARC21/slim"><datafield tag="245"/></record>'
+    path.write_bytes(
+        b'<collection xmlns="http://www.loc.gov/MARC21/slim">\n'
+        + b"\n".join(elements)
+        + b"\n</collection>\n"
+    )
+    return path
+
+
+def _import(db_url: str, path: Path, workers: int) -> tuple[dict, list[tuple]]:
+    app = make_app(db_url)
+    with app.app_context():
+        state = app.extensions["libext"]
+        session = state.db.session
+        library = Library(code="HNM", name="Hà Nam")
+        session.add(library)
+        session.commit()
+        report = run_import(
+            state.store(), library, path, ImportOptions(batch_size=40, workers=workers)
+        ).to_dict()
+        rows = session.execute(
+            sa.text(
+                "SELECT r.local_id, r.marc, r.title, r.isbns, h.barcode FROM libext_record r "
+                "LEFT JOIN libext_holding h ON h.record_id = r.id ORDER BY r.local_id"
+            )
+        ).all()
+        outcomes = session.execute(
+            sa.text(
+                "SELECT ordinal, action, reason, control_number, title FROM libext_import_outcome "
+                "ORDER BY ordinal"
+            )
+        ).all()
+        state.db.engine.dispose()
+    report.pop("batch")
+    report["outcomes"] = [tuple(o) for o in outcomes]
+    return report, [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("fmt", ["iso2709", "marcxml"])
+def test_import_in_workers_equals_import_in_process(
+    request: pytest.FixtureRequest, tmp_path: Path, fmt: str
+) -> None:
+    path = _broken_iso(tmp_path / "in.mrc") if fmt == "iso2709" else _marcxml(tmp_path / "in.xml")
+    template: Path = request.getfixturevalue("sqlite_template")
+    urls = []
+    for name in ("here", "workers"):
+        target = tmp_path / f"{name}.sqlite3"
+        target.write_bytes(template.read_bytes())
+        urls.append(f"sqlite:///{target}")
+    here, here_rows = _import(urls[0], path, workers=0)
+    there, there_rows = _import(urls[1], path, workers=2)
+    assert there == here
+    assert there_rows == here_rows
+    rejected = 3 if fmt == "iso2709" else 1
+    assert (here["read"], here["created"], here["rejected"]) == (
+        300 + rejected if fmt == "iso2709" else 200,
+        300 if fmt == "iso2709" else 199,
+        rejected,
+    )
+    assert json.dumps(here["errors"], ensure_ascii=False)  # reasons survive the trip
+
+
+def test_harvest_in_workers_stores_what_reading_in_process_stores(db_url: str) -> None:
+    bad = {7: "<record xmlns='http://www.loc.gov/MARC21/slim'><datafield tag='245'/></record>"}
+    feed = srv.generated_feed(40, 6, deleted=[3], record=lambda n: bad.get(n) or srv.marc_record(n))
+    reports, stored = [], []
+    for workers in (0, 2):
+        app = make_app(db_url, **{**STORE_CONFIG, "LIBEXT_WORKER_PROCESSES": workers})
+        code = f"W{workers}"
+        with srv.OAIServer(feed) as server:
+            assert cli(app, "source", "add", code, "--url", server.url)[0] == 0
+            exit_code, report = cli(app, "harvest", code)
+        assert exit_code == 0
+        entry = report["sources"][0]
+        entry.pop("source")
+        reports.append(entry)
+        stored.append(records(app, code))
+        with app.app_context():
+            app.extensions["libext"].db.engine.dispose()
+    assert reports[1] == reports[0]
+    assert reports[0]["pages"] == 7 and reports[0]["skipped"] == 1
+    assert stored[1] == stored[0]
+    assert len(stored[0]) == 38  # 40 less the broken record and the deletion never stored
