@@ -265,7 +265,8 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
                     }
                 )
     if rows:
-        session.execute(insert(MatchKey), rows)
+        # A Core INSERT of the table: the ORM's bulk insert prepares each row as an object.
+        session.execute(insert(MatchKey.__table__), rows)
 
 
 def init_app(app: object, state: object) -> None:
