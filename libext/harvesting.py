@@ -207,6 +207,7 @@ class StoreSink:
         library = source.library
         state = current_app.extensions["libext"]
         store = state.store()
+        store.attach_new = False  # only the counts of what was written are used
         outcome = PageOutcome()
         keys = {item.identifier: local_id_for(item.identifier) for item in page.records}
         self.seen.update(keys.values())

@@ -307,6 +307,7 @@ class Importer:
         self.library = library
         self.options = options
         self.progress = progress
+        store.attach_new = False  # records written are only referred to by id afterwards
         self.matcher = Matcher(store, library, options.match)
         self.report = ImportReport(library=library.code, dry_run=options.dry_run)
         self.batch: ImportBatch | None = None

@@ -233,10 +233,12 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         session.execute(delete(MatchKey).where(MatchKey.record_id.in_(chunk)))
-        records = [session.get(Record, rid) for rid in chunk]
+        records = session.execute(
+            select(Record.id, Record.library_id, Record.marc, Record.isbns, Record.issns).where(
+                Record.id.in_(chunk)
+            )
+        )
         for rec in records:
-            if rec is None:
-                continue
             for value in _system_numbers(rec.marc):
                 rows.append(
                     {

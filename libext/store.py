@@ -151,6 +151,10 @@ class RecordStore:
     _new_holdings: dict[int, list[HoldingRow]] = field(default_factory=dict)
     #: (library id, local id) → record, or None when known to be absent; cleared on flush.
     _known: dict[tuple[int, str], Record | None] = field(default_factory=dict)
+    #: Attach new records to the session once written, as if loaded, so callers may go on
+    #: using them (relationships included). Bulk writers that only need their ``id`` turn
+    #: this off: attaching costs more per record than the INSERT.
+    attach_new: bool = True
 
     def library(self, code: str) -> Library:
         """The library with ``code``; raises :class:`StoreError` when there is none."""
@@ -298,8 +302,9 @@ class RecordStore:
                     {"record_id": new_id, "library_id": rec.library_id, "call_number": c,
                      "barcode": b, "location": loc, "status": s}
                 )  # fmt: skip
-            make_transient_to_detached(rec)
-            self.session.add(rec)
+            if self.attach_new:
+                make_transient_to_detached(rec)
+                self.session.add(rec)
             if rec.deleted:
                 self._deleted.add(new_id)
             else:
