@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from libext.models import Holding, Library, Record, utcnow
 from marc.extract import ByTag, Extracted, HoldingData, extract, holdings_from_record
+from marc.pickling import flat_pickle
 from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
@@ -89,6 +90,7 @@ def _holding_rows(holdings: Iterable[HoldingData]) -> list[HoldingRow]:
     ]
 
 
+@flat_pickle
 @dataclass(slots=True)
 class Prepared:
     """Everything the store writes for one record, worked out without the database.
@@ -290,10 +292,24 @@ class RecordStore:
         columns = [c.key for c in table.columns if c.key != "id"]
         rows = [{key: rec.__dict__.get(key) for key in columns} for rec in self._new]
         with self.session.no_autoflush:
-            result = self.session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-            )
-            ids = [row[0] for row in result]
+            # A plain executemany, then the ids read back by (library, local id), which is
+            # unique: INSERT … RETURNING in parameter order ran one statement per row on
+            # SQLite, which cost more than the rest of the write.
+            self.session.execute(insert(table), rows)
+            by_key: dict[tuple[int, str], int] = {}
+            wanted: dict[int, list[str]] = {}
+            for rec in self._new:
+                wanted.setdefault(rec.library_id, []).append(rec.local_id)
+            for library_id, local_ids in wanted.items():
+                for start in range(0, len(local_ids), 500):
+                    chunk = local_ids[start : start + 500]
+                    for new_id, local_id in self.session.execute(
+                        select(table.c.id, table.c.local_id).where(
+                            table.c.library_id == library_id, table.c.local_id.in_(chunk)
+                        )
+                    ):
+                        by_key[(library_id, local_id)] = new_id
+            ids = [by_key[(rec.library_id, rec.local_id)] for rec in self._new]
         holding_rows = []
         for rec, new_id in zip(self._new, ids, strict=True):
             rec.id = new_id
