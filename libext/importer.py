@@ -36,6 +36,7 @@ from libext.store import Prepared, RecordStore, prepare
 from libext.workers import ordered_map
 from marc.errors import MarcError
 from marc.extract import HoldingData, holdings_from_record
+from marc.pickling import flat_pickle
 from marc.reader import Decoded, MarcReader, ReadResult, decode_iso2709, finish
 from marc.writer import record_to_iso2709
 
@@ -258,6 +259,7 @@ def _title(record: pymarc.Record | None) -> str:
     return " ".join(s.value for s in fld.subfields if s.code in "abnp" and s.value)[:500]
 
 
+@flat_pickle
 @dataclass(slots=True)
 class _Read:
     """One record as read for the writer: the reader's result, and what the writer needs.
@@ -287,7 +289,10 @@ def read_chunk(task: tuple[list[tuple[int, Decoded]], bool]) -> list[_Read]:
         if result.ok and result.record is not None:
             read.keys = keys_of(result.record)
             read.prepared = prepare(result.record, result.marc)
+            # The writer needs neither the pymarc record nor, for a record that went in, the
+            # input bytes (kept for rejects only): they would only cost pickling.
             result.record = None
+            result.raw = b""
         out.append(read)
     return out
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from libext.models import Library, MatchKey, Record
 from libext.store import RecordStore
 from marc.isbn import isbn_candidates, normalize_issn
+from marc.pickling import flat_pickle
 
 RULES = ("001", "035", "isbn", "issn")
 DEFAULT_RULES = RULES
@@ -54,6 +55,7 @@ def parse_rules(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return rules or DEFAULT_RULES
 
 
+@flat_pickle
 @dataclass(slots=True)
 class Keys:
     """The identifiers of one incoming record."""

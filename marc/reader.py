@@ -35,10 +35,12 @@ from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
 from marc.errors import RecordTooLarge, UnusableInput
 from marc.formats import MarcInput, open_input
+from marc.pickling import flat_pickle
 from marc.validate import validate as validate_record
 from marc.writer import record_to_iso2709
 
 
+@flat_pickle
 @dataclass(slots=True)
 class ReadResult:
     """One record of the input, read or rejected.
@@ -72,6 +74,7 @@ class ReadResult:
         return self.reason is None
 
 
+@flat_pickle
 @dataclass(slots=True)
 class Decoded:
     """What a format module hands the reader for one record before validation."""

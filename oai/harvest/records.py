@@ -19,6 +19,7 @@ import pymarc
 from lxml import etree
 from pymarc import Field, Indicators, Subfield
 
+from marc.pickling import flat_pickle
 from oai.harvest.errors import RecordProblem
 from oai.harvest.feed import INVALID_BYTES_MARK, OAI_NS
 
@@ -33,6 +34,7 @@ _DATESTAMP = re.compile(
 )
 
 
+@flat_pickle
 @dataclass(frozen=True, slots=True)
 class HarvestedRecord:
     """One harvested record, ready for the store.
