@@ -16,10 +16,12 @@ _CONTROL_TAG = re.compile(r"00[1-9A-Za-z]")
 _DATA_TAG = re.compile(
     r"0[1-9A-Z][0-9A-Z]|0[1-9a-z][0-9a-z]|[1-9A-Z][0-9A-Z]{2}|[1-9a-z][0-9a-z]{2}"
 )
-_INDICATOR = re.compile(r"[0-9a-z ]")
+# Indicators and subfield codes are single characters: sets, checked once per subfield of
+# every record of a bulk load, are several times cheaper than regular expressions.
+_DIGITS_LOWER = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+_INDICATORS = _DIGITS_LOWER | {" "}
 # Subfield codes the MARC 21 slim schema accepts; MARC 21 itself uses [a-z0-9].
-_XSD_CODE = re.compile(r"[0-9A-Za-z!\"#$%&'()*+,\-./:;<=>?{}_^`~\[\]\\]")
-_MARC21_CODE = re.compile(r"[0-9a-z]")
+_XSD_CODES = _DIGITS_LOWER | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ!\"#$%&'()*+,-./:;<=>?{}_^`~[]\\")
 _STATUS = set("acdnp")
 _TYPES = set("acdefgijkmoprt")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x7f]")
@@ -70,19 +72,22 @@ def validate(record: pymarc.Record) -> tuple[list[str], list[str]]:
             continue
         ind = f.indicators or ("", "")
         for pos, value in ((1, ind[0]), (2, ind[1])):
-            if not isinstance(value, str) or not _INDICATOR.fullmatch(value):
+            if not isinstance(value, str) or value not in _INDICATORS:
                 errors.append(f"field {tag} has an invalid indicator {pos} ({value!r})")
         if not f.subfields:
             warnings.append(f"field {tag} has no subfields")
         for sub in f.subfields:
-            if not _XSD_CODE.fullmatch(sub.code or ""):
+            if sub.code not in _XSD_CODES:
                 errors.append(f"field {tag} has an invalid subfield code {sub.code!r}")
-            elif not _MARC21_CODE.fullmatch(sub.code):
+            elif sub.code not in _DIGITS_LOWER:
                 warnings.append(f"field {tag} has a non-standard subfield code {sub.code!r}")
-            if sub.value and _DELIMITERS.search(sub.value):
+            value = sub.value
+            if not value or value.isprintable():  # the common case: no control character
+                continue
+            if _DELIMITERS.search(value):
                 errors.append(
                     f"field {tag} ${sub.code} contains a MARC delimiter character (0x1D-0x1F)"
                 )
-            elif sub.value and _CONTROL_CHARS.search(sub.value):
+            elif _CONTROL_CHARS.search(value):
                 warnings.append(f"field {tag} ${sub.code} contains control characters")
     return errors, warnings
