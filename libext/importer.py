@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
-from libext.store import Prepared, RecordStore, prepare
+from libext.store import Prepared, RecordStore, prepare, prepare_extracted
 from libext.workers import ordered_map
 from marc.errors import MarcError
 from marc.extract import HoldingData, holdings_from_record
@@ -287,8 +287,8 @@ def read_chunk(task: tuple[list[tuple[int, Decoded]], bool]) -> list[_Read]:
         result = finish(ordinal, item, validate)
         read = _Read(result, _title(result.record))
         if result.ok and result.record is not None:
-            read.keys = keys_of(result.record)
-            read.prepared = prepare(result.record, result.marc)
+            read.prepared, data = prepare_extracted(result.record, result.marc)
+            read.keys = keys_of(result.record, data)
             # The writer needs neither the pymarc record nor, for a record that went in, the
             # input bytes (kept for rejects only): they would only cost pickling.
             result.record = None

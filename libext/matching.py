@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from libext.models import Library, MatchKey, Record
 from libext.store import RecordStore
+from marc.extract import Extracted
 from marc.isbn import isbn_candidates, normalize_issn
 from marc.pickling import flat_pickle
 
@@ -80,16 +81,17 @@ def _control(record: pymarc.Record, tag: str) -> str:
     return (fld.data or "").strip() if fld is not None and fld.control_field else ""
 
 
-def keys_of(record: pymarc.Record) -> Keys:
-    """The match keys of a pymarc record."""
+def keys_of(record: pymarc.Record, extracted: Extracted | None = None) -> Keys:
+    """The match keys of a pymarc record.
+
+    ``extracted`` (:func:`marc.extract.extract` of the same record) saves reading the control
+    numbers and normalising the ISBNs a second time.
+    """
     system = [
         s.value.strip()[:255]
         for f in record.get_fields("035")
         for s in f.subfields
         if s.code == "a" and s.value and s.value.strip()
-    ]
-    isbn_raw = [
-        s.value for f in record.get_fields("020") for s in f.subfields if s.code in "az" and s.value
     ]
     issns: list[str] = []
     for f in record.get_fields("022"):
@@ -98,6 +100,17 @@ def keys_of(record: pymarc.Record) -> Keys:
                 norm = normalize_issn(s.value)
                 if norm and norm not in issns:
                     issns.append(norm)
+    if extracted is not None:
+        return Keys(
+            extracted.control_number,
+            extracted.control_org,
+            list(dict.fromkeys(system)),
+            list(extracted.isbns),
+            issns,
+        )
+    isbn_raw = [
+        s.value for f in record.get_fields("020") for s in f.subfields if s.code in "az" and s.value
+    ]
     return Keys(
         control_number=_control(record, "001"),
         control_org=_control(record, "003"),

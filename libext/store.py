@@ -123,16 +123,26 @@ def prepare(
     bytes of records that were already valid NFC UTF-8); by default the normalised record is
     serialised. ``holdings`` default to the record's 852 and 952 fields.
     """
+    return prepare_extracted(record, marc_bytes, holdings)[0]
+
+
+def prepare_extracted(
+    record: pymarc.Record,
+    marc_bytes: bytes | None = None,
+    holdings: Sequence[HoldingData] | None = None,
+) -> tuple[Prepared, Extracted]:
+    """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it."""
     normalize_record(record)
     if marc_bytes is None:
         marc_bytes = record_to_marc(record)
     fields = ByTag(record)
     data = extract(fields)
-    return Prepared(
+    prepared = Prepared(
         columns=_columns(record, data, marc_bytes),
         local_id=local_id_for(data, marc_bytes),
         holdings=_holding_rows(holdings if holdings is not None else holdings_from_record(fields)),
     )
+    return prepared, data
 
 
 @dataclass

@@ -17,6 +17,7 @@ from lxml import etree
 from libext.importer import ImportOptions, run_import
 from libext.models import Library
 from libext.workers import ordered_map, worker_count
+from marc.reader import MarcReader
 from marc.writer import record_to_xml_element
 from tests.conftest import make_app
 from tests.harvest import oai_server as srv
@@ -147,3 +148,24 @@ def test_harvest_in_workers_stores_what_reading_in_process_stores(db_url: str) -
     assert reports[0]["pages"] == 7 and reports[0]["skipped"] == 1
     assert stored[1] == stored[0]
     assert len(stored[0]) == 38  # 40 less the broken record and the deletion never stored
+
+
+def test_match_keys_from_extracted_data_equal_keys_read_afresh() -> None:
+    """The importer's workers take control numbers and ISBNs from the extracted data."""
+    from libext.matching import keys_of
+    from marc.extract import extract
+    from tests.paths import MARC_DIR
+
+    compared = 0
+    for path in sorted(MARC_DIR.iterdir()):
+        if path.suffix not in (".mrc", ".xml", ".dat", ".iso"):
+            continue
+        try:
+            results = list(MarcReader(path))
+        except Exception:
+            continue
+        for result in results:
+            if result.record is not None:
+                assert keys_of(result.record, extract(result.record)) == keys_of(result.record)
+                compared += 1
+    assert compared > 100
