@@ -23,19 +23,20 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from libext.db import get_db
-from libext.models import HarvestRun, HarvestSource, Record, utcnow
+from libext.models import HarvestRun, HarvestSeen, HarvestSource, Record, utcnow
 from libext.store import prepare
 from libext.workers import ordered_map, worker_count
 from oai.harvest import (
@@ -176,7 +177,15 @@ class StoreSink:
     """Writes harvested pages into the store, each page with its token in one transaction."""
 
     def __init__(
-        self, session: Session, source_id: int, run_id: int, *, resuming: bool, advances: bool
+        self,
+        session: Session,
+        source_id: int,
+        run_id: int,
+        *,
+        resuming: bool,
+        advances: bool,
+        full_list: bool = False,
+        starts_full: bool = False,
     ) -> None:
         self.session = session
         self.source_id = source_id
@@ -185,8 +194,10 @@ class StoreSink:
         self.resuming = resuming
         #: Completing this list may move the high-water mark (not for --until runs).
         self.advances = advances
-        #: Store keys of every record listed in this process (for the --full sweep).
-        self.seen: set[str] = set()
+        #: The list being harvested is a --full one: what it lists is kept for the sweep.
+        self.full_list = full_list
+        #: This run started that list (from nothing, so it may start it over).
+        self.starts_full = starts_full
 
     def write_page(self, page: HarvestPage) -> PageOutcome:
         """Store ``page`` and save the next token, in one transaction."""
@@ -197,6 +208,16 @@ class StoreSink:
         self.resuming = False
         self._commit_source(resumption_token=None, pending_high_water=None)
         self._note(f"restarted: {reason}")
+        if self.full_list:
+            # A --full run lists everything again; a list continued by a plain run starts
+            # again from the high-water mark, which no longer names every record: no sweep.
+            self.full_list = self.starts_full
+            locked_write(self.session, lambda: _forget_seen(self.session, self.source_id))
+            self._commit_source(full_list=self.full_list)
+            if not self.full_list:
+                self._note(
+                    "the --full list was given up; run --full again to find withdrawn records"
+                )
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -210,7 +231,8 @@ class StoreSink:
         store.attach_new = False  # only the counts of what was written are used
         outcome = PageOutcome()
         keys = {item.identifier: local_id_for(item.identifier) for item in page.records}
-        self.seen.update(keys.values())
+        if self.full_list:
+            _remember_seen(session, self.source_id, keys.values())
         # One query for the page; the store's cache also covers an identifier repeated within
         # the page (seen in the wild), which then updates instead of inserting twice.
         store.prefetch(library, keys.values())
@@ -367,6 +389,8 @@ def harvest_source(
         request, resuming, advances = _plan(source, options, config)
     except ValueError as exc:
         return SourceReport(code, "failed", error=str(exc))
+    # Only a list of everything (no --until) shows what the repository no longer has.
+    starts_full = options.full and not options.until
 
     def begin() -> int | str:
         """The new run's id, or why it cannot start (another run of the source is live)."""
@@ -391,6 +415,15 @@ def harvest_source(
                 .where(HarvestSource.id == source_id)
                 .values(resumption_token=None)
             )
+        source_now = session.get(HarvestSource, source_id)
+        assert source_now is not None
+        if starts_full:
+            _forget_seen(session, source_id)
+            source_now.full_list = True
+        elif source_now.full_list and not resuming:
+            # A fresh list that is not --full cannot finish the one in progress.
+            _forget_seen(session, source_id)
+            source_now.full_list = False
         harvest_run = HarvestRun(
             source_id=source_id,
             started=utcnow(),
@@ -416,7 +449,17 @@ def harvest_source(
         log.warning("harvest of %s not started: %s", code, begun)
         return SourceReport(code, "failed", error=begun)
     run_id = begun
-    sink = StoreSink(session, source_id, run_id, resuming=resuming, advances=advances)
+    source = session.get(HarvestSource, source_id)
+    assert source is not None
+    sink = StoreSink(
+        session,
+        source_id,
+        run_id,
+        resuming=resuming,
+        advances=advances,
+        full_list=source.full_list,
+        starts_full=starts_full,
+    )
     if progress is not None:
         inner = sink.write_page
 
@@ -452,9 +495,9 @@ def harvest_source(
         client.close()
 
     swept = 0
-    if result.ok and result.complete and options.full and not resuming:
+    if result.ok and result.complete and sink.full_list:
         try:
-            swept = locked_write(session, lambda: sweep(session, source_id, sink.seen))
+            swept = locked_write(session, lambda: sweep(session, source_id))
         except Exception as exc:  # the harvest itself succeeded; say what the sweep did not do
             log.exception("sweep of %s failed", code)
             session.rollback()
@@ -494,29 +537,32 @@ def harvest_source(
     return report
 
 
-def sweep(session: Session, source_id: int, seen: set[str]) -> int:
-    """After a complete ``--full`` harvest: mark deleted what the repository no longer lists.
+def sweep(session: Session, source_id: int) -> int:
+    """After a complete ``--full`` list: mark deleted what the repository no longer lists.
 
     Repositories that keep no deletions (``deletedRecord`` ``no`` or ``transient``) never
-    report a withdrawn book; a full harvest is the only way to notice. Only records harvested
-    into the library (they have an OAI identifier) are considered, never ones catalogued or
-    imported locally, and nothing is swept when the harvest listed no record at all (a
-    misconfigured set would otherwise empty the library). Returns how many were marked.
+    report a withdrawn book; a full harvest is the only way to notice. The list may have been
+    harvested by several runs (one killed, the next going on from its token): what it listed
+    is in :class:`~libext.models.HarvestSeen`. Only records harvested into the library (they
+    have an OAI identifier) are considered, never ones catalogued or imported locally, and
+    nothing is swept when the list named no record at all (a misconfigured set would
+    otherwise empty the library). Ends the full list; returns how many were marked.
     """
     source = session.get(HarvestSource, source_id)
     assert source is not None
-    if not seen:
-        return 0
-    rows = session.execute(
-        select(Record.id, Record.local_id).where(
-            Record.library_id == source.library_id,
-            Record.origin_identifier.is_not(None),
-            Record.deleted.is_(False),
+    listed = select(HarvestSeen.local_id).where(HarvestSeen.source_id == source_id)
+    gone: list[int] = []
+    if session.scalar(select(listed.exists())):
+        gone = list(
+            session.scalars(
+                select(Record.id).where(
+                    Record.library_id == source.library_id,
+                    Record.origin_identifier.is_not(None),
+                    Record.deleted.is_(False),
+                    Record.local_id.not_in(listed),
+                )
+            )
         )
-    ).all()
-    gone = [record_id for record_id, local_id in rows if local_id not in seen]
-    if not gone:
-        return 0
     store = current_app.extensions["libext"].store()
     for start in range(0, len(gone), 500):
         for record in session.scalars(
@@ -524,8 +570,25 @@ def sweep(session: Session, source_id: int, seen: set[str]) -> int:
         ):
             store.delete(record)
     store.flush()
+    _forget_seen(session, source_id)
+    source.full_list = False
     session.commit()
     return len(gone)
+
+
+def _remember_seen(session: Session, source_id: int, local_ids: Iterable[str]) -> None:
+    """Add ``local_ids`` to what the source's --full list has named (repeats are ignored)."""
+    rows = [{"source_id": source_id, "local_id": lid} for lid in dict.fromkeys(local_ids)]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    # A repository may list an identifier on two pages: the second mention is no news.
+    session.execute(module.insert(HarvestSeen).on_conflict_do_nothing(), rows)
+
+
+def _forget_seen(session: Session, source_id: int) -> None:
+    session.execute(delete(HarvestSeen).where(HarvestSeen.source_id == source_id))
 
 
 def _plan(

@@ -2,7 +2,7 @@
 
 from libext.models.accounts import ApiToken, LoginFailure, User
 from libext.models.base import Base, utcnow
-from libext.models.harvest import HarvestRun, HarvestSource
+from libext.models.harvest import HarvestRun, HarvestSeen, HarvestSource
 from libext.models.imports import ImportBatch, ImportOutcome, MatchKey
 from libext.models.library import Library
 from libext.models.record import Holding, Record, live_record_counts
@@ -12,6 +12,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "HarvestRun",
+    "HarvestSeen",
     "HarvestSource",
     "Holding",
     "ImportBatch",

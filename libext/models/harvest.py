@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from libext.models.base import Base, utcnow
@@ -20,6 +20,8 @@ class HarvestSource(Base):
     records ``from`` it, less a safety overlap. While a list is in progress,
     ``resumption_token`` is the token of the next page (saved in the same transaction as the
     page before it) and ``pending_high_water`` what ``high_water`` becomes once the list ends.
+    ``full_list`` is set while the list in progress is a ``--full`` one: the identifiers it has
+    listed so far are in :class:`HarvestSeen`, so whichever run completes it can sweep.
     """
 
     __tablename__ = "libext_harvest_source"
@@ -37,6 +39,7 @@ class HarvestSource(Base):
     high_water: Mapped[datetime | None] = mapped_column()
     pending_high_water: Mapped[datetime | None] = mapped_column()
     resumption_token: Mapped[str | None] = mapped_column(Text)
+    full_list: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -150,3 +153,18 @@ class HarvestRun(Base):
 
 def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+class HarvestSeen(Base):
+    """A record listed by the ``--full`` list in progress of a source (see ``full_list``).
+
+    Written with each page, in the page's transaction, so that a ``--full`` harvest killed
+    part-way and finished by a later run still knows every record the whole list named.
+    """
+
+    __tablename__ = "libext_harvest_seen"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("libext_harvest_source.id", ondelete="CASCADE"), primary_key=True
+    )
+    local_id: Mapped[str] = mapped_column(String(255), primary_key=True)

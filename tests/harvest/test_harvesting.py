@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from libext.models import HarvestRun, HarvestSource, Record
+from libext.models import HarvestRun, HarvestSeen, HarvestSource, Record
 from tests.harvest import oai_server as srv
 from tests.harvest.conftest import cli, records
 
@@ -273,6 +273,56 @@ def test_full_harvest_of_nothing_sweeps_nothing(app):
         code, report = cli(app, "harvest", "HNM", "--full")
     assert code == 0 and report["sources"][0]["deleted"] == 0
     assert records(app, "HNM") == titles([1, 2, 3])
+
+
+def _stop_full_harvest_after_page_one(app, server) -> None:
+    """A --full harvest whose second page keeps failing: it stops, page 1 committed."""
+    server.add_fault(srv.status(500, "p2", times=100))
+    code, report = cli(app, "harvest", "HNM", "--full")
+    assert code == 1 and report["sources"][0]["pages"] == 1
+    server.faults.clear()
+
+
+def test_full_harvest_stopped_part_way_is_swept_by_the_run_that_finishes_it(app):
+    """The list a --full run began is finished by a plain run going on from its token: that
+    run sweeps, knowing every record the whole list named (kept with each page)."""
+    with srv.OAIServer(srv.generated_feed(6, 2)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        server.feed.pages = srv.generated_feed(6, 2, omit=[2, 5]).pages  # 1 3 | 4 6
+        _stop_full_harvest_after_page_one(app, server)
+        assert records(app, "HNM") == titles(range(1, 7))  # nothing swept yet
+        code, report = cli(app, "harvest", "HNM")  # goes on from the saved token
+    assert code == 0 and report["sources"][0]["deleted"] == 2
+    assert records(app, "HNM") == titles([1, 3, 4, 6]) | {
+        "oai:test:2": ("Sách thử số 2", True),
+        "oai:test:5": ("Sách thử số 5", True),
+    }
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        assert session.scalar(select(HarvestSource.full_list)) is False
+        assert session.scalars(select(HarvestSeen)).all() == []
+
+
+def test_a_full_list_given_up_sweeps_nothing_until_the_next_full_harvest(app):
+    """When the token of an unfinished --full list has expired, a plain run starts again from
+    the high-water mark: that list does not name every record, so nothing may be swept."""
+    with srv.OAIServer(srv.generated_feed(6, 2)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        server.feed.pages = srv.generated_feed(6, 2, omit=[2, 5]).pages
+        _stop_full_harvest_after_page_one(app, server)
+        server.feed.expired.add("p2")
+        server.feed.pages = srv.generated_feed(6, 6, omit=[2, 5]).pages  # one page from now
+        code, report = cli(app, "harvest", "HNM")
+        assert code == 0 and report["sources"][0]["deleted"] == 0
+        assert records(app, "HNM") == titles(range(1, 7))
+        with app.app_context():
+            session = app.extensions["libext"].db.session
+            run = session.scalars(select(HarvestRun).order_by(HarvestRun.id.desc())).first()
+            assert "the --full list was given up" in run.problems
+        code, report = cli(app, "harvest", "HNM", "--full")
+    assert code == 0 and report["sources"][0]["deleted"] == 2
 
 
 def _running_run(app, owner: str, heartbeat_age: float) -> int:
