@@ -19,9 +19,10 @@ from typing import BinaryIO
 
 import pymarc
 from lxml import etree
-from pymarc import Field, Indicators, Leader, Subfield
+from pymarc import Field, Leader, Subfield
 
 from marc.errors import UnusableInput
+from marc.fields import control_field, data_field
 from marc.reader import Decoded
 from marc.xmlsafe import HARDENED, declares_doctype
 
@@ -71,7 +72,7 @@ def element_to_record(
             tag = child.get("tag")
             if not tag:
                 return None, "a controlfield has no tag attribute", warnings
-            fields.append(Field(tag=tag.strip(), data=_nfc(child.text)))
+            fields.append(control_field(tag.strip(), _nfc(child.text)))
         elif name == "datafield":
             tag = child.get("tag")
             if not tag:
@@ -99,10 +100,8 @@ def element_to_record(
                         warnings,
                     )
                 subfields.append(Subfield(code, _nfc(sub.text)))
-            field = Field(
-                tag=tag.strip(),
-                indicators=Indicators((ind1 or " ")[:1] or " ", (ind2 or " ")[:1] or " "),
-                subfields=subfields,
+            field = data_field(
+                tag.strip(), (ind1 or " ")[:1] or " ", (ind2 or " ")[:1] or " ", subfields
             )
             if field.control_field:  # a 00X written as a datafield
                 warnings.append(f"field {tag} is a control field written as a datafield")

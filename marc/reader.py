@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import pymarc
-from pymarc import Field, Indicators, Leader, Subfield
+from pymarc import Field, Leader, Subfield
 
 from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
 from marc.errors import RecordTooLarge, UnusableInput
+from marc.fields import control_field, data_field
 from marc.formats import MarcInput, open_input
 from marc.pickling import flat_pickle
 from marc.validate import validate as validate_record
@@ -357,14 +358,12 @@ def decode_iso2709(
     for tag, ind, content in layout:
         if ind is None:
             assert isinstance(content, bytes)
-            fields.append(Field(tag=tag, data=decode(content)))
+            fields.append(control_field(tag, decode(content)))
         else:
             assert isinstance(content, list)
             fields.append(
-                Field(
-                    tag=tag,
-                    indicators=Indicators(ind[0], ind[1]),
-                    subfields=[Subfield(code, decode(value)) for code, value in content],
+                data_field(
+                    tag, ind[0], ind[1], [Subfield(code, decode(value)) for code, value in content]
                 )
             )
     if encoding != "utf-8" or leader09 != "a":

@@ -19,6 +19,7 @@ import pymarc
 from lxml import etree
 from pymarc import Field, Indicators, Subfield
 
+from marc.fields import control_field, data_field
 from marc.pickling import flat_pickle
 from oai.harvest.errors import RecordProblem
 from oai.harvest.feed import INVALID_BYTES_MARK, OAI_NS
@@ -170,7 +171,7 @@ def marcxml_to_record(element: etree._Element, identifier: str | None = None) ->
             tag = child.get("tag", "")
             if not _TAG.match(tag):
                 raise RecordProblem(f"control field with a bad tag {tag!r}", identifier)
-            fields.append(Field(tag=tag, data=child.text or ""))
+            fields.append(control_field(tag, child.text or ""))
         else:
             leader = child.text or ""
     if leader is None:
@@ -201,7 +202,7 @@ def _datafield(element: etree._Element, subfield_tag: str, identifier: str | Non
         if len(code) != 1 or code == " " or not code.isprintable():
             raise RecordProblem(f"field {tag}: bad subfield code {code!r}", identifier)
         subfields.append(Subfield(code, sub.text or ""))
-    return Field(tag=tag, indicators=Indicators(ind1, ind2), subfields=subfields)
+    return data_field(tag, ind1, ind2, subfields)
 
 
 # Dublin Core type vocabulary → MARC leader/06 (type of record).

@@ -1,0 +1,51 @@
+"""Building :class:`pymarc.Field` objects in bulk.
+
+``pymarc.Field.__init__`` checks and converts its arguments (tag padding, legacy subfield
+lists, indicator types); for a record of a dozen fields that is a good part of what reading
+it costs. The readers here have already checked what they pass (a three-character tag, two
+one-character indicators, a list of :class:`pymarc.Subfield`), so :func:`control_field` and
+:func:`data_field` fill the field's slots directly. If pymarc ever lays its fields out
+differently, they fall back to the constructor: same objects, only slower.
+"""
+
+from __future__ import annotations
+
+from pymarc import Field, Indicators, Subfield
+
+__all__ = ["control_field", "data_field"]
+
+_new = Field.__new__
+# Field.__init__ sets exactly these slots (its fourth slot, the iteration position, is set
+# when the field is iterated).
+_DIRECT = {"tag", "data", "_indicators", "subfields", "control_field"} <= set(Field.__slots__)
+#: The indicator pairs met in practice, made once: Indicators is a named tuple.
+_PAIRS: dict[tuple[str, str], Indicators] = {}
+
+
+def control_field(tag: str, data: str) -> Field:
+    """A control field (001-009): ``tag`` must be three characters."""
+    if not _DIRECT or len(tag) != 3 or not (tag < "010" and tag.isdigit()):
+        return Field(tag=tag, data=data)
+    field = _new(Field)
+    field.tag = tag
+    field.data = data
+    field._indicators = None
+    field.subfields = []
+    field.control_field = True
+    return field
+
+
+def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Field:
+    """A data field: ``tag`` three characters, ``ind1``/``ind2`` one character each."""
+    if not _DIRECT or len(tag) != 3 or (tag < "010" and tag.isdigit()):
+        return Field(tag=tag, indicators=Indicators(ind1, ind2), subfields=subfields)
+    pair = _PAIRS.get((ind1, ind2))
+    if pair is None:
+        pair = _PAIRS.setdefault((ind1, ind2), Indicators(ind1, ind2))
+    field = _new(Field)
+    field.tag = tag
+    field.data = None
+    field._indicators = pair
+    field.subfields = subfields
+    field.control_field = False
+    return field
