@@ -39,12 +39,14 @@ from libext.db import get_db
 from libext.models import HarvestRun, HarvestSeen, HarvestSource, Record, utcnow
 from libext.store import prepare
 from libext.workers import ordered_map, worker_count
+from marc.errors import MarcError
 from oai.harvest import (
     HarvestError,
     HarvestPage,
     HarvestRequest,
     OAIClient,
     PageOutcome,
+    RecordProblem,
     RetryPolicy,
     RunResult,
     run,
@@ -166,10 +168,18 @@ def read_harvest_page(raw: RawPage) -> HarvestPage:
     the store needs, and far cheaper to send between processes than a :class:`pymarc.Record`.
     """
     page = read_page(raw)
-    page.records = [
-        item if item.record is None else replace(item, record=None, prepared=prepare(item.record))
-        for item in page.records
-    ]
+    records = []
+    for item in page.records:
+        if item.record is None:
+            records.append(item)
+            continue
+        try:
+            prepared = prepare(item.record)
+        except MarcError as exc:  # too large or unwritable as ISO 2709: this record only
+            page.problems.append(RecordProblem(str(exc), item.identifier))
+            continue
+        records.append(replace(item, record=None, prepared=prepared))
+    page.records = records
     return page
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from libext.models import Holding, Library, Record, utcnow
 from marc.extract import ByTag, Extracted, HoldingData, extract, holdings_from_record
 from marc.pickling import flat_pickle
+from marc.writer import record_to_iso2709
 from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
@@ -65,8 +66,12 @@ def normalize_record(record: pymarc.Record) -> pymarc.Record:
 
 
 def record_to_marc(record: pymarc.Record) -> bytes:
-    """UTF-8 ISO 2709 bytes of an NFC record."""
-    return record.as_marc()
+    """UTF-8 ISO 2709 bytes of an NFC record.
+
+    Raises :class:`marc.errors.RecordTooLarge` or :class:`marc.errors.InvalidRecord` for a
+    record that ISO 2709 cannot hold, where pymarc's ``as_marc`` would write broken bytes.
+    """
+    return record_to_iso2709(record)
 
 
 def local_id_for(extracted: Extracted, marc_bytes: bytes) -> str:

@@ -248,8 +248,11 @@ def parse(data: bytes, complete: bool = True) -> RawRecord:
     return RawRecord(leader, fields, warnings, exact)
 
 
-def serialize(leader: str, fields: Sequence[tuple[str, bytes]], name: str = "record") -> bytes:
+def serialize(leader: str, fields: Sequence[tuple[str, bytes]], name: object = "record") -> bytes:
     """Assemble ISO 2709 bytes from a leader and encoded fields (terminators not included).
+
+    ``name`` says which record an error is about (anything printable: it is only formatted
+    when a record cannot be written).
 
     Record length, base address and leader positions 10-11, 20-23 are set here. Raises
     :class:`RecordTooLarge` rather than write a record or field whose length does not fit.

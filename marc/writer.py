@@ -81,7 +81,19 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
         if b"\x1d" in body or b"\x1e" in body or body.count(b"\x1f") != delimiters:
             _check_delimiters(record, f)
         encoded.append((f.tag, body))
-    return iso2709.serialize(_leader(record), encoded, _name(record))
+    return iso2709.serialize(_leader(record), encoded, _LazyName(record))
+
+
+class _LazyName:
+    """The record's name for an error message, worked out only if a message is written."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: pymarc.Record) -> None:
+        self.record = record
+
+    def __str__(self) -> str:
+        return _name(self.record)
 
 
 _DELIMITERS = re.compile("[\x1d\x1e\x1f]")

@@ -95,6 +95,11 @@ class RecordProblem(HarvestError):
         self.reason = reason
         self.identifier = identifier
 
+    def __reduce__(self) -> tuple[type[RecordProblem], tuple[str, str | None]]:
+        # Problems cross from reading worker processes; rebuilt from args alone, the message
+        # would be taken for the reason.
+        return RecordProblem, (self.reason, self.identifier)
+
 
 #: OAI error codes with a class of their own; others become :class:`OAIProtocolError`.
 PROTOCOL_ERRORS: dict[str, type[OAIProtocolError]] = {

@@ -275,6 +275,34 @@ def test_full_harvest_of_nothing_sweeps_nothing(app):
     assert records(app, "HNM") == titles([1, 2, 3])
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_record_too_large_for_iso2709_is_skipped_not_stored_broken(db_url, workers):
+    """A 13,500-byte note does not fit an ISO 2709 field (9,999 bytes at most): that record is
+    reported and skipped, never stored as broken bytes; the rest of the page goes in."""
+    from tests.conftest import make_app
+    from tests.harvest.conftest import STORE_CONFIG
+
+    def record(n: int) -> str:
+        if n != 4:
+            return srv.marc_record(n)
+        note = '<datafield tag="500" ind1=" " ind2=" "><subfield code="a">' + "ghi chú " * 1500
+        return srv.marc_record(n).replace("</record>", note + "</subfield></datafield></record>")
+
+    app = make_app(db_url, **{**STORE_CONFIG, "LIBEXT_WORKER_PROCESSES": workers})
+    with srv.OAIServer(srv.generated_feed(9, 3, record=record)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        code, report = cli(app, "harvest", "HNM")
+    assert code == 0 and report["sources"][0]["skipped"] == 1
+    assert records(app, "HNM") == titles([1, 2, 3, 5, 6, 7, 8, 9])
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        log = session.scalar(select(HarvestRun.problems))
+        app.extensions["libext"].db.engine.dispose()
+    assert log == (
+        "oai:test:4: record rec4: field 500 is 13,505 bytes; ISO 2709 allows at most 9,999"
+    )
+
+
 def _stop_full_harvest_after_page_one(app, server) -> None:
     """A --full harvest whose second page keeps failing: it stops, page 1 committed."""
     server.add_fault(srv.status(500, "p2", times=100))

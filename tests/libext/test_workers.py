@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from lxml import etree
+from sqlalchemy import select
 
 from libext.importer import ImportOptions, run_import
-from libext.models import Library
+from libext.models import HarvestRun, Library
 from libext.workers import ordered_map, worker_count
 from marc.reader import MarcReader
 from marc.writer import record_to_xml_element
@@ -140,12 +141,18 @@ def test_harvest_in_workers_stores_what_reading_in_process_stores(db_url: str) -
         assert exit_code == 0
         entry = report["sources"][0]
         entry.pop("source")
+        with app.app_context():
+            session = app.extensions["libext"].db.session
+            entry["log"] = session.scalar(
+                select(HarvestRun.problems).order_by(HarvestRun.id.desc()).limit(1)
+            )
         reports.append(entry)
         stored.append(records(app, code))
         with app.app_context():
             app.extensions["libext"].db.engine.dispose()
     assert reports[1] == reports[0]
     assert reports[0]["pages"] == 7 and reports[0]["skipped"] == 1
+    assert reports[0]["log"] == "oai:test:7: MARCXML record without a leader"
     assert stored[1] == stored[0]
     assert len(stored[0]) == 38  # 40 less the broken record and the deletion never stored
 
