@@ -3,9 +3,12 @@
 A loopback OAI-PMH provider (a separate process, pages generated beforehand and served from
 memory) offers 100,000 MARCXML records in pages of 250. Baseline: sickle's own
 ``ListRecords`` iterator walking every record without storing anything (what the feed and the
-client library cost). Figure: ``libext.harvesting`` harvesting the same feed into the record
-store on a fresh SQLite file (parsing, MARC conversion, NFC, extraction, holdings, search
-hooks, one commit per page with its resumption token). Target: at least 60 % of sickle's rate.
+client library cost), the better of a run before and a run after ours. Figure:
+``libext.harvesting`` harvesting the same feed into the record store on a fresh SQLite file
+as ``flask libext harvest`` does (reading workers, one per core; parsing, MARC conversion,
+NFC, extraction, holdings, match keys, one commit per page with its resumption token).
+Target: at least 60 % of sickle's rate. Then the same with the search index and edition
+clusters kept current too, on a smaller feed (reported, no target).
 """
 
 from __future__ import annotations
@@ -202,6 +205,9 @@ def main() -> None:
         bare = sickle_rate(provider.url, count)
         reading = reading_rate(provider.url, count)
         stored = harvest_rate(provider.url, count, search_hooks=False)
+        # sickle's rate varies from run to run on a shared machine: the baseline is the
+        # better of two runs, one before and one after ours (the stricter comparison).
+        bare = max(bare, sickle_rate(provider.url, count))
     finally:
         provider.close()
     # Where the time goes: the harvester's own part (fetch, repair, parse, MARCXML → pymarc)
@@ -217,7 +223,7 @@ def main() -> None:
         "harvest into the store (record path)",
         stored,
         "records/s",
-        "sickle iterating the feed alone",
+        "sickle iterating the feed alone (best of two)",
         bare,
         target=0.6,
     )
