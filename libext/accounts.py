@@ -14,6 +14,7 @@ these accounts are what the standalone app, or a host without a login of its own
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -49,9 +50,18 @@ SESSION_VERSION = "libext_user_version"
 SESSION_SINCE = "libext_login_at"
 
 _hasher = PasswordHasher()
-# Verifying against this when the account does not exist costs the same time as a real check,
-# so the time a login takes does not tell whether the name exists.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the account does not exist costs the same time as a real
+    check, so the time a login takes does not tell whether the name exists.
+
+    Made on the first failed lookup, not at import: an argon2id hash takes 64 MiB for a
+    moment, which every command-line job and worker process would otherwise carry as peak
+    memory without ever logging anyone in.
+    """
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(Exception):
@@ -78,7 +88,7 @@ def verify_password(user: User | None, password: str) -> bool:
     """True when ``password`` is ``user``'s; takes the same time when ``user`` is None."""
     stored = user.password_hash if user is not None else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return stored is not None
