@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bench.common import descendants
 from libext.migrate import upgrade
 from tests.conftest import _new_pg_database
 from tests.libext.marc_files import many, write_iso
@@ -71,24 +72,6 @@ def _committed(db_url: str) -> int:
     return int(value or 0)
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (the import's reading workers and their fork server)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -129,7 +112,7 @@ def test_kill_9_then_rerun_equals_a_clean_import(
         assert victim.poll() is None, "the import finished before it could be killed"
         assert time.monotonic() < deadline, "no batch committed within two minutes"
         time.sleep(0.05)
-    helpers = _descendants(victim.pid)
+    helpers = descendants(victim.pid)
     assert helpers, "the command-line import reads in worker processes"
     victim.send_signal(signal.SIGKILL)
     victim.wait(30)
