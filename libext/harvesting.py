@@ -353,6 +353,8 @@ class HarvestOptions:
     #: ``--from`` and ``--until`` as typed (checked per source, put in its granularity).
     from_: str | None = None
     until: str | None = None
+    #: Processes reading pages (see :mod:`libext.workers`); None: ``LIBEXT_WORKER_PROCESSES``.
+    reading_workers: int | None = None
 
 
 Progress = Callable[[str, HarvestPage], None]
@@ -485,7 +487,11 @@ def harvest_source(
     try:
         # Checked at every run, not only when added: a host name can move into the network.
         check_base_url(url, config.get("LIBEXT_HARVEST_ALLOWED_NETWORKS") or ())
-        workers = worker_count(config.get("LIBEXT_WORKER_PROCESSES"))
+        workers = (
+            worker_count(config.get("LIBEXT_WORKER_PROCESSES"))
+            if options.reading_workers is None
+            else options.reading_workers
+        )
         result = run(
             client,
             request,
@@ -680,7 +686,8 @@ def start_in_background(app: Flask, source_id: int) -> bool:
 
     def work() -> None:
         try:
-            harvest_sources(app, [source_id], workers=1)
+            # Read in this web process: its other cores are for readers' searches.
+            harvest_sources(app, [source_id], HarvestOptions(reading_workers=0), workers=1)
         finally:
             with _active_guard:
                 _active.discard(source_id)
