@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,6 +37,15 @@ R = TypeVar("R")
 PRELOAD = ["libext.importer", "libext.harvesting", "marc.marcxml"]
 #: Seconds between a worker's checks that its caller is still alive.
 WATCH_INTERVAL = 1.0
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process ended without answering (killed, out of memory).
+
+    Everything written before stays written; a rerun of the import or harvest goes on from
+    its last committed batch or page.
+    """
+
 
 _context_lock = threading.Lock()
 _context: Any = None
@@ -123,7 +133,14 @@ def ordered_map(
                     pending.append(pool.submit(fn, next(iterator)))
                 except StopIteration:
                     exhausted = True
-            yield pending.popleft().result()
+            try:
+                result = pending.popleft().result()
+            except BrokenProcessPool as exc:
+                raise WorkerFailed(
+                    "a reading worker process stopped unexpectedly (killed, or out of memory); "
+                    "what was committed stays: run the same command again to go on"
+                ) from exc
+            yield result
     finally:
         for future in pending:
             future.cancel()

@@ -26,7 +26,7 @@ from libext.importer import (
 )
 from libext.matching import DEFAULT_RULES
 from libext.models import ImportBatch, Library
-from libext.workers import worker_count
+from libext.workers import WorkerFailed, worker_count
 from marc.encoding import canonical_encoding
 from marc.errors import MarcError
 from marc.formats import canonical_format
@@ -153,7 +153,7 @@ def import_command(
 
         try:
             report = run_import(state.store(), library, name, options, progress=progress)
-        except MarcError as exc:
+        except (MarcError, WorkerFailed) as exc:
             unusable.append(str(exc))
             reports.append({"file": name, "error": str(exc)})
             if not as_json:

@@ -8,6 +8,7 @@ on real worker processes, and compare reports and stored records.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from libext.importer import ImportOptions, run_import
 from libext.models import HarvestRun, Library
-from libext.workers import ordered_map, worker_count
+from libext.workers import WorkerFailed, ordered_map, worker_count
 from marc.reader import MarcReader
 from marc.writer import record_to_xml_element
 from tests.conftest import make_app
@@ -45,6 +46,21 @@ def test_ordered_map_raises_the_workers_error_at_its_item() -> None:
         for value in ordered_map(square, range(20), 2, inline_first=0):
             seen.append(value)
     assert seen == [n * n for n in range(13)]
+
+
+def die_at_three(n: int) -> int:
+    """Module-level: a worker that is killed while reading item 3."""
+    if n == 3:
+        os._exit(9)
+    return n
+
+
+def test_a_worker_killed_mid_way_is_a_clear_error_after_the_items_before() -> None:
+    seen = []
+    with pytest.raises(WorkerFailed, match="run the same command again to go on"):
+        for value in ordered_map(die_at_three, range(10), 2, inline_first=0):
+            seen.append(value)
+    assert seen == [0, 1, 2][: len(seen)]  # nothing out of order, nothing after the failure
 
 
 def test_worker_count_follows_the_setting() -> None:
