@@ -55,8 +55,11 @@ def worker_count(setting: object) -> int:
     """The number of worker processes ``LIBEXT_WORKER_PROCESSES`` asks for.
 
     ``None`` (the default) means one per core, but none on a single core, where a worker only
-    adds the cost of passing records between processes; 0 reads in the calling process.
+    adds the cost of passing records between processes; 0 reads in the calling process. Where
+    the platform has no fork server (Windows), records are always read in the calling process.
     """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return 0
     if setting is None:
         cores = os.cpu_count() or 1
         return cores if cores > 1 else 0
