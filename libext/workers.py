@@ -49,6 +49,8 @@ class WorkerFailed(RuntimeError):
 
 _context_lock = threading.Lock()
 _context: Any = None
+_pools_lock = threading.Lock()
+_pools: dict[int, ProcessPoolExecutor] = {}
 
 
 def worker_count(setting: object) -> int:
@@ -94,6 +96,33 @@ def _watch(caller: int, niceness: int) -> None:
     threading.Thread(target=watch, name="libext-watch-caller", daemon=True).start()
 
 
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """This process's pool of ``workers`` reading processes, started on first use and shared
+    by every import and harvest it runs (``harvest --all`` harvests several sources at once:
+    one pool keeps the reading processes at one per core, not one per core per source)."""
+    context = _mp_context()
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_watch,
+                initargs=(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)),
+            )
+            _pools[workers] = pool
+        return pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    """Forget a broken pool (a worker died), so that the next job starts a fresh one."""
+    with _pools_lock:
+        for key, value in list(_pools.items()):
+            if value is pool:
+                del _pools[key]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def ordered_map(
     fn: Callable[[T], R], items: Iterable[T], workers: int, *, inline_first: int = 1
 ) -> Iterator[R]:
@@ -101,10 +130,11 @@ def ordered_map(
 
     With ``workers`` 0 this is a plain ``map`` in the calling process. Otherwise the first
     ``inline_first`` items are still done here (a small file or a one-page harvest is over
-    before a worker would have started), then a pool of ``workers`` processes takes the rest,
-    keeping up to two items per worker in flight. An exception raised by ``fn`` is raised here,
-    for the item it belongs to; closing the iterator early cancels what is in flight.
-    ``fn`` must be a module-level function (it is pickled by name).
+    before a worker would have started), then the process's pool of ``workers`` processes
+    takes the rest, keeping up to two items per worker in flight. An exception raised by
+    ``fn`` is raised here, for the item it belongs to; one raised by ``items`` itself is raised
+    after the items before it, as a plain loop would; closing the iterator early cancels what
+    is in flight. ``fn`` must be a module-level function (it is pickled by name).
     """
     iterator = iter(items)
     if workers <= 0:
@@ -116,35 +146,34 @@ def ordered_map(
         except StopIteration:
             return
         yield fn(item)
-    try:
-        first = next(iterator)
-    except StopIteration:
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_mp_context(),
-        initializer=_watch,
-        initargs=(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)),
-    )
-    pending: deque[Future[R]] = deque([pool.submit(fn, first)])
+    pool = _pool(workers)
+    pending: deque[Future[R]] = deque()
     window = 2 * workers
+    failure: BaseException | None = None  # raised by ``items``, once the work before is out
+    exhausted = False
     try:
-        exhausted = False
-        while pending:
+        while True:
             while not exhausted and len(pending) < window:
                 try:
-                    pending.append(pool.submit(fn, next(iterator)))
+                    item = next(iterator)
                 except StopIteration:
                     exhausted = True
-            try:
-                result = pending.popleft().result()
-            except BrokenProcessPool as exc:
-                raise WorkerFailed(
-                    "a reading worker process stopped unexpectedly (killed, or out of memory); "
-                    "what was committed stays: run the same command again to go on"
-                ) from exc
-            yield result
+                except Exception as exc:  # handed on after the results pending before it
+                    failure, exhausted = exc, True
+                else:
+                    pending.append(pool.submit(fn, item))
+            if not pending:
+                break
+            yield pending.popleft().result()
+    except BrokenProcessPool as exc:
+        _discard(pool)
+        raise WorkerFailed(
+            "a reading worker process stopped unexpectedly (killed, or out of memory); what was "
+            "committed stays, and running the import again, or a plain harvest (not --full), "
+            "goes on from there"
+        ) from exc
     finally:
         for future in pending:
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+    if failure is not None:
+        raise failure

@@ -57,10 +57,25 @@ def die_at_three(n: int) -> int:
 
 def test_a_worker_killed_mid_way_is_a_clear_error_after_the_items_before() -> None:
     seen = []
-    with pytest.raises(WorkerFailed, match="run the same command again to go on"):
+    with pytest.raises(WorkerFailed, match="running the import again"):
         for value in ordered_map(die_at_three, range(10), 2, inline_first=0):
             seen.append(value)
     assert seen == [0, 1, 2][: len(seen)]  # nothing out of order, nothing after the failure
+
+
+def test_an_error_of_the_input_comes_after_the_results_before_it() -> None:
+    """As in a plain loop: a file that turns unreadable part-way still gets its earlier
+    records written before the error is raised."""
+
+    def items():
+        yield from range(5)
+        raise ValueError("the file ends here")
+
+    seen = []
+    with pytest.raises(ValueError, match="the file ends here"):
+        for value in ordered_map(square, items(), 2, inline_first=0):
+            seen.append(value)
+    assert seen == [0, 1, 4, 9, 16]
 
 
 def test_worker_count_follows_the_setting() -> None:
