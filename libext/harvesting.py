@@ -216,18 +216,26 @@ class StoreSink:
     def restart(self, reason: str) -> None:
         """The saved token expired: forget it; the list starts again from the high-water mark."""
         self.resuming = False
-        self._commit_source(resumption_token=None, pending_high_water=None)
-        self._note(f"restarted: {reason}")
+        gave_up = False
         if self.full_list:
             # A --full run lists everything again; a list continued by a plain run starts
             # again from the high-water mark, which no longer names every record: no sweep.
+            gave_up = not self.starts_full
             self.full_list = self.starts_full
-            locked_write(self.session, lambda: _forget_seen(self.session, self.source_id))
-            self._commit_source(full_list=self.full_list)
-            if not self.full_list:
-                self._note(
-                    "the --full list was given up; run --full again to find withdrawn records"
-                )
+
+        def write() -> None:  # one transaction: the token and what the old list had named
+            _forget_seen(self.session, self.source_id)
+            self.session.execute(
+                update(HarvestSource)
+                .where(HarvestSource.id == self.source_id)
+                .values(resumption_token=None, pending_high_water=None, full_list=self.full_list)
+            )
+            self.session.commit()
+
+        locked_write(self.session, write)
+        self._note(f"restarted: {reason}")
+        if gave_up:
+            self._note("the --full list was given up; run --full again to find withdrawn records")
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -242,7 +250,12 @@ class StoreSink:
         outcome = PageOutcome()
         keys = {item.identifier: local_id_for(item.identifier) for item in page.records}
         if self.full_list:
-            _remember_seen(session, self.source_id, keys.values())
+            # A record the page lists but that could not be read is still in the repository:
+            # it counts as listed, or the sweep would withdraw its stored copy.
+            unreadable = [p.identifier for p in page.problems if p.identifier]
+            _remember_seen(
+                session, self.source_id, [*keys.values(), *map(local_id_for, unreadable)]
+            )
         # One query for the page; the store's cache also covers an identifier repeated within
         # the page (seen in the wild), which then updates instead of inserting twice.
         store.prefetch(library, keys.values())
@@ -575,7 +588,12 @@ def sweep(session: Session, source_id: int) -> int:
                     Record.library_id == source.library_id,
                     Record.origin_identifier.is_not(None),
                     Record.deleted.is_(False),
-                    Record.local_id.not_in(listed),
+                    ~select(HarvestSeen.local_id)
+                    .where(
+                        HarvestSeen.source_id == source_id,
+                        HarvestSeen.local_id == Record.local_id,
+                    )
+                    .exists(),
                 )
             )
         )

@@ -370,7 +370,8 @@ def _columns(record: pymarc.Record, data: Extracted, marc_bytes: bytes) -> dict[
     """The record row's columns that come from the MARC record."""
     return {
         "marc": marc_bytes,
-        "leader": str(record.leader)[:24],
+        # the leader as stored (lengths and base address as written), not as read
+        "leader": marc_bytes[:24].decode("ascii", "replace"),
         "control_number": data.control_number[:64] or None,
         "control_org": data.control_org[:64] or None,
         "title": data.title,

@@ -265,6 +265,21 @@ def test_full_harvest_marks_records_the_repository_dropped(app):
     assert records(app, "HNM") == expected
 
 
+def test_full_harvest_keeps_a_record_it_lists_but_cannot_read(app):
+    """A record the repository still lists, unreadable this time, is not withdrawn."""
+    bad = "<record xmlns='http://www.loc.gov/MARC21/slim'><datafield tag='245'/></record>"
+    with srv.OAIServer(srv.generated_feed(6, 4)) as server:
+        cli(app, "source", "add", "HNM", "--url", server.url)
+        cli(app, "harvest", "HNM")
+        server.feed.pages = srv.generated_feed(
+            6, 4, omit=[2, 5], record=lambda n: bad if n == 3 else srv.marc_record(n)
+        ).pages
+        code, report = cli(app, "harvest", "HNM", "--full")
+    assert code == 0 and report["sources"][0]["deleted"] == 2
+    assert report["sources"][0]["skipped"] == 1
+    assert records(app, "HNM")["oai:test:3"] == ("Sách thử số 3", False)
+
+
 def test_full_harvest_of_nothing_sweeps_nothing(app):
     with srv.OAIServer(srv.generated_feed(3, 3)) as server:
         cli(app, "source", "add", "HNM", "--url", server.url)
