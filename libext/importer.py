@@ -273,11 +273,6 @@ class _Read:
     keys: Keys | None = None
     prepared: Prepared | None = None
 
-    @property
-    def ok(self) -> bool:
-        """The record was read, validated and prepared."""
-        return self.prepared is not None
-
 
 def read_chunk(task: tuple[list[tuple[int, Decoded]], bool]) -> list[_Read]:
     """Decode, validate and prepare a chunk of records cut by the reader (maybe in a worker)."""
@@ -344,10 +339,10 @@ class Importer:
                     continue
                 chunk.append((ordinal, item))
                 if len(chunk) >= batch_size:
-                    yield chunk, True
+                    yield chunk, reader.validate
                     chunk = []
             if chunk:
-                yield chunk, True
+                yield chunk, reader.validate
 
         try:
             for reads in ordered_map(read_chunk, chunks(), self.options.workers):

@@ -228,6 +228,8 @@ class RecordStore:
         """
         if not isinstance(record, Prepared):
             record = prepare(record, marc_bytes, holdings)
+        elif marc_bytes is not None or holdings is not None:
+            raise TypeError("a Prepared record already holds its MARC bytes and holdings")
         local_id = local_id or record.local_id
         if existing is None:
             existing = self.find(library, local_id)

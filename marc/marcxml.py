@@ -24,7 +24,7 @@ from pymarc import Field, Leader, Subfield
 from marc.errors import UnusableInput
 from marc.fields import control_field, data_field
 from marc.reader import Decoded
-from marc.xmlsafe import HARDENED, declares_doctype
+from marc.xmlsafe import FRAGMENT_PARSER, HARDENED, declares_doctype
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 _RECORD_TAGS = {f"{{{MARC_NS}}}record", "record"}
@@ -193,14 +193,9 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
         )
 
 
-#: Re-reads a record element that :func:`iter_marcxml` serialised (lxml's own output, hence
-#: well-formed), with the same hardened settings as the file itself.
-_RECORD_PARSER = etree.XMLParser(**HARDENED, remove_comments=True, remove_pis=True)
-
-
 def decode_pending(item: Decoded) -> Decoded:
     """Convert a record element that :func:`iter_marcxml` cut out (``item.raw``)."""
-    element = etree.fromstring(item.raw, _RECORD_PARSER)
+    element = etree.fromstring(item.raw, FRAGMENT_PARSER)
     record, reason, warnings = element_to_record(element)
     decoded = Decoded(
         offset=item.offset, raw=item.raw, line=item.line, encoding=item.encoding, record=record

@@ -121,13 +121,14 @@ class MarcReader:
         self._input: MarcInput = open_input(source, format)
         self.format: str = self._input.format
         self.name: str = self._input.name
-        self._validate = validate
+        #: Records are checked by :func:`marc.validate.validate` (rejected on errors).
+        self.validate = validate
         #: How often each ``suggested_encoding`` came up so far (for a file-level hint).
         self.suggestions: Counter[str] = Counter()
 
     def __iter__(self) -> Iterator[ReadResult]:
         for ordinal, item in self.pieces():
-            result = finish(ordinal, item, self._validate)
+            result = finish(ordinal, item, self.validate)
             self.note(result)
             yield result
 

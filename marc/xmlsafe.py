@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HARDENED", "declares_doctype"]
+from lxml import etree
+
+__all__ = ["FRAGMENT_PARSER", "HARDENED", "declares_doctype"]
 
 #: lxml parser options for outside XML (pass to ``etree.XMLParser`` or ``etree.iterparse``).
 HARDENED: dict[str, bool] = {
@@ -21,6 +23,11 @@ HARDENED: dict[str, bool] = {
     "load_dtd": False,
     "huge_tree": False,
 }
+
+#: Re-reads one record element that a reader cut out of a document it parsed with the
+#: settings above and serialised with lxml (so well-formed, no DOCTYPE): MARCXML records of
+#: an upload, ``<record>`` elements of an OAI page. lxml serialises a parser's use by threads.
+FRAGMENT_PARSER = etree.XMLParser(**HARDENED, remove_comments=True, remove_pis=True)
 
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 

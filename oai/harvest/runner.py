@@ -22,15 +22,12 @@ from typing import Protocol, TypeVar
 
 from lxml import etree
 
-from marc.xmlsafe import HARDENED
+from marc.xmlsafe import FRAGMENT_PARSER
 from oai.harvest.client import OAIClient
 from oai.harvest.errors import BadResumptionToken, HarvestError, RecordProblem
 from oai.harvest.records import HarvestedRecord, read_records
 
 log = logging.getLogger(__name__)
-#: Re-reads a record element serialised by :func:`iter_raw_pages` (lxml's own output, so
-#: well-formed), with the feed's own hardened settings.
-_RECORD_PARSER = etree.XMLParser(**HARDENED)
 
 P = TypeVar("P")
 
@@ -184,7 +181,7 @@ def iter_raw_pages(client: OAIClient, request: HarvestRequest) -> Iterator[RawPa
 def read_page(raw: RawPage) -> HarvestPage:
     """Read the records of a fetched page (bad ones become the page's problems)."""
     records, problems = read_records(
-        (etree.fromstring(data, _RECORD_PARSER) for data in raw.records),
+        (etree.fromstring(data, FRAGMENT_PARSER) for data in raw.records),
         raw.base_url,
         check_marks=raw.check_marks,
     )
