@@ -136,12 +136,13 @@ def prepare_extracted(
     marc_bytes: bytes | None = None,
     holdings: Sequence[HoldingData] | None = None,
 ) -> tuple[Prepared, Extracted]:
-    """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it."""
+    """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it (the
+    identifiers and the row's columns; see ``extract(full=False)``)."""
     normalize_record(record)
     if marc_bytes is None:
         marc_bytes = record_to_marc(record)
     fields = ByTag(record)
-    data = extract(fields)
+    data = extract(fields, full=False)  # the row's columns only
     prepared = Prepared(
         columns=_columns(record, data, marc_bytes),
         local_id=local_id_for(data, marc_bytes),

@@ -213,8 +213,14 @@ def imprint_of(record: RecordLike) -> tuple[str, str]:
     return (places[0] if places else ""), (pubs[0] if pubs else "")
 
 
-def extract(record: RecordLike) -> Extracted:
-    """All extracted fields of one record."""
+def extract(record: RecordLike, *, full: bool = True) -> Extracted:
+    """The extracted fields of one record.
+
+    With ``full`` false only what the record row keeps is worked out (identifiers, title,
+    authors, year, publisher, language, type); place, edition, extent, subjects, series and
+    notes, which only the search index uses, stay empty. A bulk load does this for every
+    record it writes.
+    """
     if not isinstance(record, ByTag):
         record = ByTag(record)
     title, nonfiling = title_of(record)
@@ -228,6 +234,22 @@ def extract(record: RecordLike) -> Extracted:
         norm = normalize_issn(value)
         if norm and norm not in issns:
             issns.append(norm)
+    data = Extracted(
+        control_number=_control(record, "001"),
+        control_org=_control(record, "003"),
+        system_numbers=_values(record, "035", "a"),
+        title=title,
+        title_nonfiling=nonfiling,
+        authors=authors_of(record),
+        year=year_of(record),
+        isbns=isbn_candidates(isbn_raw),
+        issns=issns,
+        publisher=publisher,
+        language=language_of(record),
+        material_type=leader[6:8] if len(leader) >= 8 else "",
+    )
+    if not full:
+        return data
     subjects: list[str] = []
     for tag in ("650", "651", "600", "610", "630", "655"):
         for fld in record.get_fields(tag):
@@ -240,26 +262,13 @@ def extract(record: RecordLike) -> Extracted:
                 subjects.append(heading)
     edition = _values(record, "250", "a")
     extent = _values(record, "300", "a")
-    return Extracted(
-        control_number=_control(record, "001"),
-        control_org=_control(record, "003"),
-        system_numbers=_values(record, "035", "a"),
-        title=title,
-        title_nonfiling=nonfiling,
-        authors=authors_of(record),
-        year=year_of(record),
-        isbns=isbn_candidates(isbn_raw),
-        issns=issns,
-        publisher=publisher,
-        place=place,
-        edition=edition[0] if edition else "",
-        extent=extent[0] if extent else "",
-        language=language_of(record),
-        material_type=leader[6:8] if len(leader) >= 8 else "",
-        subjects=subjects,
-        series=_values(record, "490", "a") + _values(record, "830", "a"),
-        notes=_values(record, "500", "a") + _values(record, "520", "a"),
-    )
+    data.place = place
+    data.edition = edition[0] if edition else ""
+    data.extent = extent[0] if extent else ""
+    data.subjects = subjects
+    data.series = _values(record, "490", "a") + _values(record, "830", "a")
+    data.notes = _values(record, "500", "a") + _values(record, "520", "a")
+    return data
 
 
 def _sub(fld: pymarc.Field, code: str) -> str:

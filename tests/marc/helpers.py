@@ -62,3 +62,21 @@ def run_yaz(*args: str, data: bytes | None = None) -> subprocess.CompletedProces
     return subprocess.run(
         [yaz_marcdump(), *args], input=data, capture_output=True, check=False, timeout=60
     )
+
+
+def shared_records() -> list[pymarc.Record]:
+    """Every record our reader accepts from the shared MARC files (ISO 2709 and MARCXML);
+    files it cannot open at all are left to the importer's own tests."""
+    from marc.errors import MarcError
+    from marc.reader import MarcReader
+    from tests.paths import MARC_DIR
+
+    records: list[pymarc.Record] = []
+    for path in sorted(MARC_DIR.iterdir()):
+        if path.suffix not in (".mrc", ".xml", ".dat", ".iso"):
+            continue
+        try:
+            records.extend(r.record for r in MarcReader(path) if r.record is not None)
+        except MarcError:
+            continue
+    return records

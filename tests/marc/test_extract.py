@@ -87,3 +87,20 @@ def test_holdings_from_852() -> None:
     assert holding.location == "Phòng đọc / Kệ 3"
     assert holding.barcode == "PLY0007"
     assert holding.institution == "VN-PLY"
+
+
+def test_row_only_extraction_equals_the_full_one_on_the_rows_fields() -> None:
+    """extract(full=False), what bulk loads use, gives the same identifiers and row columns
+    as the full extraction, over every readable record of the shared MARC files."""
+    from dataclasses import fields
+
+    from tests.marc.helpers import shared_records
+
+    row_only = {"place", "edition", "extent", "subjects", "series", "notes"}
+    records = shared_records()
+    assert len(records) > 100
+    for record in records:
+        whole, row = extract(record), extract(record, full=False)
+        for f in fields(whole):
+            if f.name not in row_only:
+                assert getattr(row, f.name) == getattr(whole, f.name), f.name
