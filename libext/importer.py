@@ -334,7 +334,7 @@ class Importer:
 
         def chunks() -> Iterator[tuple[list[tuple[int, Decoded]], bool]]:
             chunk: list[tuple[int, Decoded]] = []
-            for ordinal, item in reader.pieces():
+            for ordinal, item in reader.pieces(deferred=self.options.workers > 0):
                 if ordinal <= start_after:
                     continue
                 chunk.append((ordinal, item))

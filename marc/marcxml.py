@@ -130,8 +130,12 @@ _DOCTYPE_REFUSED = (
 )
 
 
-def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
-    """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream."""
+def iter_marcxml(stream: BinaryIO, deferred: bool = False) -> Iterator[Decoded]:
+    """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream.
+
+    With ``deferred`` a record is only cut out (``pending``; :func:`decode_pending` converts
+    it, maybe in another process); otherwise it is converted here, from the parsed element.
+    """
     peek = getattr(stream, "peek", None)
     if peek is not None and declares_doctype(peek(1 << 16)[: 1 << 16]):
         # MARCXML never needs a DTD; a DOCTYPE is how XXE and entity bombs arrive.
@@ -175,8 +179,10 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
                 line, message = own[0]
                 item.reason = f"malformed XML at line {line}: {message}"
                 item.control_number = _control_number(element)
+            elif deferred:
+                item.pending = "marcxml"
             else:
-                item.pending = "marcxml"  # converted by decode_pending, maybe in a worker
+                item = _converted(item, element)
             yield item
             # free what was parsed so far: memory must not grow with the file
             element.clear(keep_tail=False)
@@ -195,7 +201,10 @@ def iter_marcxml(stream: BinaryIO) -> Iterator[Decoded]:
 
 def decode_pending(item: Decoded) -> Decoded:
     """Convert a record element that :func:`iter_marcxml` cut out (``item.raw``)."""
-    element = etree.fromstring(item.raw, FRAGMENT_PARSER)
+    return _converted(item, etree.fromstring(item.raw, FRAGMENT_PARSER))
+
+
+def _converted(item: Decoded, element: etree._Element) -> Decoded:
     record, reason, warnings = element_to_record(element)
     decoded = Decoded(
         offset=item.offset, raw=item.raw, line=item.line, encoding=item.encoding, record=record

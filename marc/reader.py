@@ -127,21 +127,26 @@ class MarcReader:
         self.suggestions: Counter[str] = Counter()
 
     def __iter__(self) -> Iterator[ReadResult]:
-        for ordinal, item in self.pieces():
+        for ordinal, item in self.pieces(deferred=False):
             result = finish(ordinal, item, self.validate)
             self.note(result)
             yield result
 
-    def pieces(self) -> Iterator[tuple[int, Decoded]]:
-        """The input cut into records, numbered from 1, not yet decoded: give each to
-        :func:`finish` (here, or in another process) and the result to :meth:`note`."""
+    def pieces(self, deferred: bool = True) -> Iterator[tuple[int, Decoded]]:
+        """The input cut into records, numbered from 1: give each to :func:`finish` (here, or
+        in another process) and the result to :meth:`note`.
+
+        ``deferred`` leaves the decoding of MARCXML records to :func:`finish` too (for another
+        process); without it they are converted here from the parsed elements, which saves
+        serialising and parsing each one again when everything runs in one process.
+        """
         forced = None if self.encoding == "auto" else self.encoding
         if self.format == "iso2709":
             items = _iter_iso2709(self._input.stream, forced)
         elif self.format == "marcxml":
             from marc.marcxml import iter_marcxml
 
-            items = iter_marcxml(self._input.stream)
+            items = iter_marcxml(self._input.stream, deferred)
         elif self.format == "json":
             from marc.marcjson import iter_json
 
