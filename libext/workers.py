@@ -50,7 +50,8 @@ class WorkerFailed(RuntimeError):
 _context_lock = threading.Lock()
 _context: Any = None
 _pools_lock = threading.Lock()
-_pools: dict[int, ProcessPoolExecutor] = {}
+#: workers → [the pool, how many jobs use it now]
+_pools: dict[int, list[Any]] = {}
 
 
 def worker_count(setting: object) -> int:
@@ -96,31 +97,37 @@ def _watch(caller: int, niceness: int) -> None:
     threading.Thread(target=watch, name="libext-watch-caller", daemon=True).start()
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """This process's pool of ``workers`` reading processes, started on first use and shared
-    by every import and harvest it runs (``harvest --all`` harvests several sources at once:
-    one pool keeps the reading processes at one per core, not one per core per source)."""
+def _acquire(workers: int) -> ProcessPoolExecutor:
+    """The pool of ``workers`` reading processes, shared by the jobs running at the same time
+    in this process (``harvest --all`` harvests several sources at once: one pool keeps the
+    reading processes at one per core, not one per core per source); started if none runs."""
     context = _mp_context()
     with _pools_lock:
-        pool = _pools.get(workers)
-        if pool is None:
+        entry = _pools.get(workers)
+        if entry is None:
             pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=context,
                 initializer=_watch,
                 initargs=(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)),
             )
-            _pools[workers] = pool
-        return pool
+            entry = _pools[workers] = [pool, 0]
+        entry[1] += 1
+        return entry[0]
 
 
-def _discard(pool: ProcessPoolExecutor) -> None:
-    """Forget a broken pool (a worker died), so that the next job starts a fresh one."""
+def _release(pool: ProcessPoolExecutor, broken: bool = False) -> None:
+    """One job is done with ``pool``: the last one shuts it down (idle workers left behind
+    would keep a process from exiting), and a broken pool (a worker died) is dropped at once
+    so the next job starts a fresh one."""
     with _pools_lock:
-        for key, value in list(_pools.items()):
-            if value is pool:
+        for key, entry in list(_pools.items()):
+            if entry[0] is pool:
+                entry[1] -= 1
+                if entry[1] > 0 and not broken:
+                    return
                 del _pools[key]
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=not broken, cancel_futures=True)
 
 
 def ordered_map(
@@ -146,7 +153,8 @@ def ordered_map(
         except StopIteration:
             return
         yield fn(item)
-    pool = _pool(workers)
+    pool = _acquire(workers)
+    broken = False
     pending: deque[Future[R]] = deque()
     window = 2 * workers
     failure: BaseException | None = None  # raised by ``items``, once the work before is out
@@ -166,7 +174,7 @@ def ordered_map(
                 break
             yield pending.popleft().result()
     except BrokenProcessPool as exc:
-        _discard(pool)
+        broken = True
         raise WorkerFailed(
             "a reading worker process stopped unexpectedly (killed, or out of memory); what was "
             "committed stays, and running the import again, or a plain harvest (not --full), "
@@ -175,5 +183,6 @@ def ordered_map(
     finally:
         for future in pending:
             future.cancel()
+        _release(pool, broken)
     if failure is not None:
         raise failure

@@ -77,6 +77,25 @@ def test_an_error_of_the_input_comes_after_the_results_before_it() -> None:
     assert seen == [0, 1, 4, 9, 16]
 
 
+def _use_workers_then_return() -> None:
+    assert sum(ordered_map(square, range(10), 2, inline_first=0)) == 285
+
+
+def test_no_idle_worker_outlives_its_job() -> None:
+    """A process that used workers can exit: a multiprocessing child (as in the benches)
+    joins every child process on its way out, and idle workers would wait for ever."""
+    import multiprocessing
+
+    # spawn: a fork of this process would inherit its fork server, which only the process
+    # that started it may use
+    child = multiprocessing.get_context("spawn").Process(target=_use_workers_then_return)
+    child.start()
+    child.join(timeout=60)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
+
+
 def test_worker_count_follows_the_setting() -> None:
     assert worker_count(0) == 0
     assert worker_count(3) == 3
