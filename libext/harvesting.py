@@ -440,15 +440,13 @@ def harvest_source(
                 .where(HarvestSource.id == source_id)
                 .values(resumption_token=None)
             )
-        source_now = session.get(HarvestSource, source_id)
-        assert source_now is not None
         if starts_full:
             _forget_seen(session, source_id)
-            source_now.full_list = True
-        elif source_now.full_list and not resuming:
+            source.full_list = True
+        elif source.full_list and not resuming:
             # A fresh list that is not --full cannot finish the one in progress.
             _forget_seen(session, source_id)
-            source_now.full_list = False
+            source.full_list = False
         harvest_run = HarvestRun(
             source_id=source_id,
             started=utcnow(),
@@ -474,8 +472,6 @@ def harvest_source(
         log.warning("harvest of %s not started: %s", code, begun)
         return SourceReport(code, "failed", error=begun)
     run_id = begun
-    source = session.get(HarvestSource, source_id)
-    assert source is not None
     sink = StoreSink(
         session,
         source_id,
