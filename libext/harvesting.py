@@ -174,7 +174,8 @@ def read_harvest_page(raw: RawPage) -> HarvestPage:
             records.append(item)
             continue
         try:
-            prepared = prepare(item.record)
+            # MARCXML is read into NFC text with leader/09 set (marc.marcxml): no second pass.
+            prepared = prepare(item.record, normalized=item.metadata_format == "marcxml")
         except MarcError as exc:  # too large or unwritable as ISO 2709: this record only
             page.problems.append(RecordProblem(str(exc), item.identifier))
             continue

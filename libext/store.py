@@ -71,7 +71,7 @@ def record_to_marc(record: pymarc.Record) -> bytes:
     Raises :class:`marc.errors.RecordTooLarge` or :class:`marc.errors.InvalidRecord` for a
     record that ISO 2709 cannot hold, where pymarc's ``as_marc`` would write broken bytes.
     """
-    return record_to_iso2709(record)
+    return record_to_iso2709(record, normalized=True)
 
 
 def local_id_for(extracted: Extracted, marc_bytes: bytes) -> str:
@@ -121,24 +121,31 @@ def prepare(
     record: pymarc.Record,
     marc_bytes: bytes | None = None,
     holdings: Sequence[HoldingData] | None = None,
+    *,
+    normalized: bool = False,
 ) -> Prepared:
     """Normalise ``record`` (in place) and work out what the store writes for it.
 
     ``marc_bytes`` are the exact UTF-8 ISO 2709 bytes to keep (a reader passes the original
     bytes of records that were already valid NFC UTF-8); by default the normalised record is
-    serialised. ``holdings`` default to the record's 852 and 952 fields.
+    serialised. ``holdings`` default to the record's 852 and 952 fields. ``normalized`` says
+    the record is NFC with leader/09 ``a`` already (a reader that normalised every text as it
+    read it), which spares checking every text twice.
     """
-    return prepare_extracted(record, marc_bytes, holdings)[0]
+    return prepare_extracted(record, marc_bytes, holdings, normalized=normalized)[0]
 
 
 def prepare_extracted(
     record: pymarc.Record,
     marc_bytes: bytes | None = None,
     holdings: Sequence[HoldingData] | None = None,
+    *,
+    normalized: bool = False,
 ) -> tuple[Prepared, Extracted]:
     """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it (the
     identifiers and the row's columns; see ``extract(full=False)``)."""
-    normalize_record(record)
+    if not normalized:
+        normalize_record(record)
     if marc_bytes is None:
         marc_bytes = record_to_marc(record)
     fields = ByTag(record)

@@ -68,9 +68,17 @@ _TRAILING = re.compile(r"[\s/:;,=+]+$")
 _KEEP_PERIOD = re.compile(r"(?:\b[A-ZĐ]|\b(?:tr|tp|nxb|ed|co|inc|jr|st|dr|vol|t))\.$", re.I)
 
 
+#: Last characters after which :func:`trim_punctuation` has nothing to strip.
+_NOTHING_TO_TRIM = frozenset(" \t\n\r/:;,=+.")
+
+
 def trim_punctuation(text: str) -> str:
     """Strip ISBD punctuation (`` /``, `` :``, ``;``, ``,``, a final period) and spaces."""
-    text = unicodedata.normalize("NFC", text).strip()
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = text.strip()
+    if not text or text[-1] not in _NOTHING_TO_TRIM:
+        return text  # most values end in a letter or digit: nothing to strip
     previous = None
     while previous != text:
         previous = text

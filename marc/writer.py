@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import BinaryIO
 
@@ -30,17 +29,12 @@ from marc.marcxml_writer import (
     SCHEMA_LOCATION,
     XSI_NS,
     marcxml_text,
+    nfc,
     record_to_xml_element,
     xml_text,
 )
 
 WRITE_FORMATS = ("iso2709", "marcxml", "json", "mrk")
-
-
-def _nfc(text: str) -> str:
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", text)
 
 
 def _leader(record: pymarc.Record) -> str:
@@ -57,24 +51,32 @@ def _name(record: pymarc.Record) -> str:
     return "record"
 
 
-def record_to_iso2709(record: pymarc.Record) -> bytes:
+def _same(text: str) -> str:
+    return text
+
+
+def record_to_iso2709(record: pymarc.Record, *, normalized: bool = False) -> bytes:
     """Serialise ``record`` as UTF-8 ISO 2709 (leader/09 ``a``).
+
+    ``normalized`` says every text of the record is NFC already (as
+    :func:`libext.store.normalize_record` leaves it), so it is not checked again.
 
     Raises :class:`RecordTooLarge` when a length does not fit the format, and
     :class:`InvalidRecord` for a tag that is not three characters.
     """
+    text = _same if normalized else nfc
     encoded: list[tuple[str, bytes]] = []
     for f in record.fields:
         if len(f.tag) != 3 or not f.tag.isascii():
             raise InvalidRecord(f"{_name(record)}: tag {f.tag!r} is not three characters")
         if f.control_field:
-            body = _nfc(f.data or "").encode("utf-8")
+            body = text(f.data or "").encode("utf-8")
             delimiters = 0
         else:
             ind1, ind2 = f.indicators or (" ", " ")
             parts = [(ind1 or " ")[:1] + (ind2 or " ")[:1]]
             for sub in f.subfields:
-                parts.append("\x1f" + sub.code + _nfc(sub.value or ""))
+                parts.append("\x1f" + sub.code + text(sub.value or ""))
             body = "".join(parts).encode("utf-8")
             delimiters = len(f.subfields)
         # One 0x1F per subfield and no 0x1D/0x1E: anything else would not read back.
@@ -114,7 +116,7 @@ def record_to_dict(record: pymarc.Record) -> dict[str, object]:
     fields: list[dict[str, object]] = []
     for f in record.fields:
         if f.control_field:
-            fields.append({f.tag: _nfc(f.data or "")})
+            fields.append({f.tag: nfc(f.data or "")})
         else:
             ind1, ind2 = f.indicators or (" ", " ")
             fields.append(
@@ -122,7 +124,7 @@ def record_to_dict(record: pymarc.Record) -> dict[str, object]:
                     f.tag: {
                         "ind1": ind1 or " ",
                         "ind2": ind2 or " ",
-                        "subfields": [{s.code: _nfc(s.value or "")} for s in f.subfields],
+                        "subfields": [{s.code: nfc(s.value or "")} for s in f.subfields],
                     }
                 }
             )

@@ -19,7 +19,7 @@ import pymarc
 from lxml import etree
 from pymarc import Field, Indicators, Subfield
 
-from marc.fields import control_field, data_field
+from marc.marcxml import element_to_record
 from marc.pickling import flat_pickle
 from oai.harvest.errors import RecordProblem
 from oai.harvest.feed import INVALID_BYTES_MARK, OAI_NS
@@ -29,7 +29,6 @@ OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
 _OAI = f"{{{OAI_NS}}}"
-_TAG = re.compile(r"^[0-9A-Za-z]{3}$")
 _DATESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -152,57 +151,17 @@ def read_record(
 
 
 def marcxml_to_record(element: etree._Element, identifier: str | None = None) -> pymarc.Record:
-    """A MARCXML ``<record>`` element as a :class:`pymarc.Record`; strict about structure.
+    """A MARCXML ``<record>`` element as an NFC :class:`pymarc.Record`.
 
-    Written on lxml rather than pymarc's SAX reader: the element is already parsed, and a
-    structural fault must name the record instead of ending a stream. Elements that are not
-    MARC (comments, a stray ``<foo/>``) are ignored: the MARC data around them is intact.
+    The same conversion as a MARCXML import (:func:`marc.marcxml.element_to_record`); a
+    record it rejects, or one without fields, raises :class:`RecordProblem` naming the record.
     """
-    ns = element.tag[: element.tag.index("}") + 1] if element.tag.startswith("{") else ""
-    leader_tag, control_tag, data_tag = f"{ns}leader", f"{ns}controlfield", f"{ns}datafield"
-    subfield_tag = f"{ns}subfield"
-    fields: list[Field] = []
-    leader = None
-    for child in element.iterchildren(leader_tag, control_tag, data_tag):
-        name = child.tag
-        if name == data_tag:
-            fields.append(_datafield(child, subfield_tag, identifier))
-        elif name == control_tag:
-            tag = child.get("tag", "")
-            if not _TAG.match(tag):
-                raise RecordProblem(f"control field with a bad tag {tag!r}", identifier)
-            fields.append(control_field(tag, child.text or ""))
-        else:
-            leader = child.text or ""
-    if leader is None:
-        raise RecordProblem("MARCXML record without a leader", identifier)
-    if len(leader) != 24:
-        raise RecordProblem(f"leader of {len(leader)} characters, not 24", identifier)
-    if not fields:
+    record, reason, _warnings = element_to_record(element)
+    if record is None:
+        raise RecordProblem(f"MARCXML {reason}", identifier)
+    if not record.fields:
         raise RecordProblem("MARCXML record without fields", identifier)
-    record = pymarc.Record(force_utf8=True)
-    record.fields = fields
-    # MARCXML is Unicode whatever leader/09 says; ISO 2709 written from it is UTF-8.
-    record.leader = pymarc.Leader(leader[:9] + "a" + leader[10:])
     return record
-
-
-def _datafield(element: etree._Element, subfield_tag: str, identifier: str | None) -> Field:
-    attrib = element.attrib
-    tag = attrib.get("tag", "")
-    if not _TAG.match(tag) or tag.startswith("00"):
-        raise RecordProblem(f"data field with a bad tag {tag!r}", identifier)
-    ind1 = attrib.get("ind1") or " "
-    ind2 = attrib.get("ind2") or " "
-    if len(ind1) != 1 or len(ind2) != 1:
-        raise RecordProblem(f"field {tag}: bad indicators {ind1!r} {ind2!r}", identifier)
-    subfields = []
-    for sub in element.iterchildren(subfield_tag):
-        code = sub.get("code", "")
-        if len(code) != 1 or code == " " or not code.isprintable():
-            raise RecordProblem(f"field {tag}: bad subfield code {code!r}", identifier)
-        subfields.append(Subfield(code, sub.text or ""))
-    return data_field(tag, ind1, ind2, subfields)
 
 
 # Dublin Core type vocabulary → MARC leader/06 (type of record).

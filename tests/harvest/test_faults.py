@@ -130,7 +130,7 @@ def test_one_broken_record_in_a_good_page_is_skipped(make_client, sink):
     assert result.ok
     assert set(sink.records) == ALL - {"oai:test:5"}
     assert result.skipped == 1
-    assert result.problems == ["oai:test:5: MARCXML record without a leader"]
+    assert result.problems == ["oai:test:5: MARCXML record has no leader"]
 
 
 def test_invalid_utf8_skips_only_the_record_that_has_it(make_client, sink):

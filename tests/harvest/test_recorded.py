@@ -96,7 +96,7 @@ def test_real_marc21_chain_with_a_broken_record(make_client, sink):
     assert result.problems == [
         f"{bad_bytes}: bytes that are not valid in the feed encoding (record skipped rather "
         "than stored with guessed characters)",
-        f"{no_leader}: MARCXML record without a leader",
+        f"{no_leader}: MARCXML record has no leader",
     ]
     assert result.deleted == 1 and result.added == 401
 

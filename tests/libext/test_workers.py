@@ -201,7 +201,7 @@ def test_harvest_in_workers_stores_what_reading_in_process_stores(db_url: str) -
             app.extensions["libext"].db.engine.dispose()
     assert reports[1] == reports[0]
     assert reports[0]["pages"] == 7 and reports[0]["skipped"] == 1
-    assert reports[0]["log"] == "oai:test:7: MARCXML record without a leader"
+    assert reports[0]["log"] == "oai:test:7: MARCXML record has no leader"
     assert stored[1] == stored[0]
     assert len(stored[0]) == 38  # 40 less the broken record and the deletion never stored
 
