@@ -39,6 +39,11 @@ _NAMES = {
 }
 
 
+_SUBFIELD_TAGS = frozenset(tag for tag, name in _NAMES.items() if name == "subfield")
+_normalize = unicodedata.normalize
+_subfield = tuple.__new__
+
+
 def _local(tag: object) -> str:
     if not isinstance(tag, str):
         return ""  # comments, processing instructions
@@ -81,25 +86,32 @@ def element_to_record(
             ind2 = child.get("ind2")
             if ind1 is None or ind2 is None:
                 warnings.append(f"field {tag}: missing indicator attribute read as blank")
+            count += len(child)
+            if count > MAX_ELEMENTS:
+                return None, f"record has more than {MAX_ELEMENTS} elements", warnings
             subfields: list[Subfield] = []
+            # The loop every subfield of a file goes through: kept to C-level calls
+            # (Subfield is a named tuple, made here without its Python-level __new__).
             for sub in child:
-                count += 1
-                if count > MAX_ELEMENTS:
-                    return None, f"record has more than {MAX_ELEMENTS} elements", warnings
-                if _NAMES.get(sub.tag) != "subfield" and _local(sub.tag) != "subfield":
+                if sub.tag not in _SUBFIELD_TAGS:
                     if _local(sub.tag):
                         warnings.append(f"field {tag}: unexpected element <{_local(sub.tag)}>")
                     continue
                 code = sub.get("code")
-                if code is None or code == "":
-                    return None, f"field {tag} has a subfield without a code", warnings
-                if len(code) != 1:
+                if not code or len(code) != 1:
+                    if not code:
+                        return None, f"field {tag} has a subfield without a code", warnings
                     return (
                         None,
                         f"field {tag} has a subfield code {code!r} longer than one character",
                         warnings,
                     )
-                subfields.append(Subfield(code, _nfc(sub.text)))
+                text = sub.text
+                if not text:
+                    text = ""
+                elif not text.isascii():
+                    text = _normalize("NFC", text)
+                subfields.append(_subfield(Subfield, (code, text)))
             field = data_field(
                 tag.strip(), (ind1 or " ")[:1] or " ", (ind2 or " ")[:1] or " ", subfields
             )

@@ -51,10 +51,6 @@ def _name(record: pymarc.Record) -> str:
     return "record"
 
 
-def _same(text: str) -> str:
-    return text
-
-
 def record_to_iso2709(record: pymarc.Record, *, normalized: bool = False) -> bytes:
     """Serialise ``record`` as UTF-8 ISO 2709 (leader/09 ``a``).
 
@@ -64,25 +60,28 @@ def record_to_iso2709(record: pymarc.Record, *, normalized: bool = False) -> byt
     Raises :class:`RecordTooLarge` when a length does not fit the format, and
     :class:`InvalidRecord` for a tag that is not three characters.
     """
-    text = _same if normalized else nfc
     encoded: list[tuple[str, bytes]] = []
     for f in record.fields:
-        if len(f.tag) != 3 or not f.tag.isascii():
-            raise InvalidRecord(f"{_name(record)}: tag {f.tag!r} is not three characters")
+        tag = f.tag
+        if len(tag) != 3 or not tag.isascii():
+            raise InvalidRecord(f"{_name(record)}: tag {tag!r} is not three characters")
         if f.control_field:
-            body = text(f.data or "").encode("utf-8")
+            data = f.data or ""
+            body = (data if normalized else nfc(data)).encode("utf-8")
             delimiters = 0
         else:
             ind1, ind2 = f.indicators or (" ", " ")
-            parts = [(ind1 or " ")[:1] + (ind2 or " ")[:1]]
-            for sub in f.subfields:
-                parts.append("\x1f" + sub.code + text(sub.value or ""))
-            body = "".join(parts).encode("utf-8")
-            delimiters = len(f.subfields)
+            subfields = f.subfields
+            if normalized:
+                texts = ["\x1f" + code + (value or "") for code, value in subfields]
+            else:
+                texts = ["\x1f" + code + nfc(value or "") for code, value in subfields]
+            body = ((ind1 or " ")[:1] + (ind2 or " ")[:1] + "".join(texts)).encode("utf-8")
+            delimiters = len(subfields)
         # One 0x1F per subfield and no 0x1D/0x1E: anything else would not read back.
         if b"\x1d" in body or b"\x1e" in body or body.count(b"\x1f") != delimiters:
             _check_delimiters(record, f)
-        encoded.append((f.tag, body))
+        encoded.append((tag, body))
     return iso2709.serialize(_leader(record), encoded, _LazyName(record))
 
 

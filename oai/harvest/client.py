@@ -116,6 +116,14 @@ class Page:
     repairs: list[str] = field(default_factory=list)
     #: Byte sequences replaced by :data:`oai.harvest.feed.INVALID_BYTES_MARK`.
     invalid_sequences: int = 0
+    #: The response as parsed: UTF-8 XML, repaired (see :func:`oai.harvest.feed.clean`).
+    data: bytes = b""
+
+
+def page_records(root: etree._Element) -> list[etree._Element]:
+    """The ``<record>`` elements of a parsed ``ListRecords`` response."""
+    container = root.find(f"{_OAI}ListRecords")
+    return [] if container is None else container.findall(f"{_OAI}record")
 
 
 class _NoRecordsMatch(Exception):
@@ -302,7 +310,6 @@ class OAIClient:
     def _page(number: int, response: _Response) -> Page:
         root = response.xml
         container = root.find(f"{_OAI}ListRecords")
-        records = [] if container is None else container.findall(f"{_OAI}record")
         token_element = None if container is None else container.find(f"{_OAI}resumptionToken")
         token = cursor = size = expires = None
         if token_element is not None:
@@ -312,7 +319,7 @@ class OAIClient:
             expires = token_element.get("expirationDate")
         return Page(
             number=number,
-            records=records,
+            records=page_records(root),
             token=token,
             response_date=(root.findtext(f"{_OAI}responseDate") or "").strip(),
             cursor=cursor,
@@ -320,6 +327,7 @@ class OAIClient:
             expiration_date=expires,
             repairs=list(response.cleaned.repairs),
             invalid_sequences=response.cleaned.invalid_sequences,
+            data=response.cleaned.data,
         )
 
     def _fetch(self, params: Mapping[str, Any]) -> _Response:

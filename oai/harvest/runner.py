@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 from lxml import etree
 
 from marc.xmlsafe import FRAGMENT_PARSER
-from oai.harvest.client import OAIClient
+from oai.harvest.client import OAIClient, page_records
 from oai.harvest.errors import BadResumptionToken, HarvestError, RecordProblem
 from oai.harvest.records import HarvestedRecord, read_records
 
@@ -135,10 +135,10 @@ class RunResult:
 @dataclass
 class RawPage:
     """One fetched page before its records are read: plain data, so it can be handed to
-    another process (record elements travel as serialised XML)."""
+    another process (the page travels as the repaired XML it was parsed from)."""
 
     number: int
-    records: list[bytes]
+    xml: bytes
     token: str | None
     response_date: str
     base_url: str
@@ -161,7 +161,7 @@ def iter_raw_pages(client: OAIClient, request: HarvestRequest) -> Iterator[RawPa
     ):
         yield RawPage(
             number=page.number,
-            records=[etree.tostring(element, with_tail=False) for element in page.records],
+            xml=page.data,
             token=page.token,
             response_date=page.response_date,
             base_url=client.base_url,
@@ -180,11 +180,10 @@ def iter_raw_pages(client: OAIClient, request: HarvestRequest) -> Iterator[RawPa
 
 def read_page(raw: RawPage) -> HarvestPage:
     """Read the records of a fetched page (bad ones become the page's problems)."""
-    records, problems = read_records(
-        (etree.fromstring(data, FRAGMENT_PARSER) for data in raw.records),
-        raw.base_url,
-        check_marks=raw.check_marks,
-    )
+    # Parsed once more where it is read: one parse of the whole page costs less than
+    # serialising each record for another process and parsing each there.
+    root = etree.fromstring(raw.xml, FRAGMENT_PARSER)
+    records, problems = read_records(page_records(root), raw.base_url, check_marks=raw.check_marks)
     return HarvestPage(
         number=raw.number,
         records=records,
