@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pymarc
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
-from libext.store import Prepared, RecordStore, prepare, prepare_extracted
+from libext.store import Prepared, RecordStore, insert_rows, prepare, prepare_extracted
 from libext.workers import ordered_map
 from marc.errors import MarcError
 from marc.extract import HoldingData, holdings_from_record
@@ -448,7 +448,7 @@ class Importer:
             rows.append({name: getattr(outcome, name) for name in _OUTCOME_COLUMNS})
             rows[-1]["batch_id"] = self.batch.id
         # one multi-row INSERT instead of an ORM object per record
-        self.session.execute(insert(ImportOutcome.__table__), rows)
+        insert_rows(self.session, ImportOutcome.__table__, rows)
         batch, report = self.batch, self.report
         batch.last_ordinal = chunk[-1].result.ordinal
         batch.read = report.read

@@ -23,11 +23,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pymarc
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from libext.models import Library, MatchKey, Record
-from libext.store import RecordStore
+from libext.store import RecordStore, insert_rows
 from marc.extract import Extracted
 from marc.isbn import isbn_candidates, normalize_issn
 from marc.pickling import flat_pickle
@@ -283,7 +283,7 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
                 )
     if rows:
         # A Core INSERT of the table: the ORM's bulk insert prepares each row as an object.
-        session.execute(insert(MatchKey.__table__), rows)
+        insert_rows(session, MatchKey.__table__, rows)
 
 
 def init_app(app: object, state: object) -> None:

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Literal
 
 import pymarc
@@ -332,7 +333,7 @@ class RecordStore:
             # A plain executemany, then the ids read back by (library, local id), which is
             # unique: INSERT … RETURNING in parameter order ran one statement per row on
             # SQLite, which cost more than the rest of the write.
-            _insert_many(self.session, table, rows)
+            insert_rows(self.session, table, rows)
             by_key: dict[tuple[int, str], int] = {}
             wanted: dict[int, list[str]] = {}
             for v in values:
@@ -363,7 +364,7 @@ class RecordStore:
             else:
                 self._changed.add(new_id)
         if holding_rows:
-            _insert_many(self.session, Holding.__table__, holding_rows)
+            insert_rows(self.session, Holding.__table__, holding_rows)
         self._new.clear()
         self._new_holdings.clear()
 
@@ -388,13 +389,14 @@ class RecordStore:
         return current == rows
 
 
-def _insert_many(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> None:
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> None:
     """INSERT ``rows`` (dicts with the same keys) with the driver's own ``executemany``.
 
     ``session.execute(insert(table), rows)`` does the same, but processes every row's
     parameters in Python first, which for a bulk load cost more than the database's work.
     The statement is compiled once, the column types' bind processors (datetimes on SQLite)
-    applied once per value, and the rows passed to the driver as they are.
+    applied once per value, and the rows passed to the driver as they are. When the rows
+    leave out a column that has a Python-side default, SQLAlchemy's own path fills it in.
     """
     if not rows:
         return
@@ -402,17 +404,34 @@ def _insert_many(session: Session, table: Table, rows: Sequence[dict[str, object
     dialect = connection.dialect
     keys = list(rows[0])
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = (compiled.positiontup or []) if compiled.positional else keys
+    order = (compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+    if set(order) != set(keys):  # defaults to compute: not ours to reimplement
+        session.execute(insert(table), rows)
+        return
     processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order]
-    converted = [(k, p) for k, p in zip(order, processors, strict=True) if p is not None]
-    if converted:
-        rows = [dict(row) for row in rows]
-        for row in rows:
-            for key, process in converted:
-                row[key] = process(row[key])
-    params: Sequence[Any] = rows
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    params: list[Any]
     if compiled.positional:
-        params = [tuple(row[k] for k in order) for row in rows]
+        getter = itemgetter(*order)  # one C call per row instead of a Python loop
+        if len(order) == 1:
+            params = [(getter(row),) for row in rows]
+        else:
+            params = [getter(row) for row in rows]
+        if converted:
+            for n, values in enumerate(params):
+                fixed = list(values)
+                for i, process in converted:
+                    fixed[i] = process(fixed[i])
+                params[n] = tuple(fixed)
+    else:
+        params = list(rows)
+        if converted:
+            named = [(order[i], p) for i, p in converted]
+            for n, row in enumerate(rows):
+                copy = dict(row)
+                for key, process in named:
+                    copy[key] = process(copy[key])
+                params[n] = copy
     connection.exec_driver_sql(str(compiled), params)
 
 
