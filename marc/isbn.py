@@ -23,6 +23,7 @@ __all__ = [
 _ISBN_RUN = re.compile(
     r"(?<![0-9])((?:97[89][\s-]?)?(?:[0-9][\s-]?){8}[0-9][\s-]?[0-9Xx])(?![0-9])"
 )
+_SEPARATORS = re.compile(r"[\s-]")
 _ISSN_RUN = re.compile(r"(?<![0-9])([0-9]{4})\s*-?\s*([0-9]{3}[0-9Xx])(?![0-9])")
 
 
@@ -33,7 +34,8 @@ def _isbn10_check(first9: str) -> str:
 
 
 def _isbn13_check(first12: str) -> str:
-    total = sum((1 if i % 2 == 0 else 3) * int(d) for i, d in enumerate(first12))
+    # Weights 1, 3, 1, 3…: the digits at even and odd positions summed apart.
+    total = sum(map(int, first12[0::2])) + 3 * sum(map(int, first12[1::2]))
     return str((10 - total % 10) % 10)
 
 
@@ -64,7 +66,7 @@ def normalize_isbn(text: str | None, *, strict: bool = False) -> str | None:
     match = _ISBN_RUN.search(text)
     if not match:
         return None
-    digits = re.sub(r"[\s-]", "", match.group(1)).upper()
+    digits = _SEPARATORS.sub("", match.group(1)).upper()
     if len(digits) == 10:
         if not digits[:9].isdigit():
             return None
