@@ -165,6 +165,7 @@ def harvest_rate(url: str, count: int, *, search_hooks: bool) -> float:
         )
         if not search_hooks:
             app.extensions["libext"].after_write.clear()
+            app.extensions["libext"].preparers.clear()
         with app.app_context():
             source_id = add_source(
                 app.extensions["libext"].db.session, "HNM", url, config=app.config

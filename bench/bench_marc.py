@@ -153,6 +153,7 @@ def _app(db: Path, with_index: bool) -> Any:
     state = app.extensions["libext"]
     if not with_index:
         state.after_write[:] = [h for h in state.after_write if "search" not in h.__module__]
+        state.preparers[:] = [p for p in state.preparers if "search" not in p[1].__module__]
     return app
 
 

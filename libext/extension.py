@@ -16,7 +16,7 @@ from libext.auth import PrincipalLoader, anonymous_loader
 from libext.config import apply_defaults
 from libext.db import resolve_db
 from libext.seam import StoreRecordSource
-from libext.store import AfterWrite, RecordStore
+from libext.store import AfterWrite, Preparer, RecordStore
 from oai.source import RecordSource
 
 #: Blueprints libext registers, by the name used in ``LIBEXT_URL_PREFIXES``.
@@ -58,6 +58,8 @@ class LibExtState:
     principal_loader: PrincipalLoader
     record_source_factory: Callable[[], RecordSource] | None = None
     after_write: list[AfterWrite] = field(default_factory=list)
+    #: Preparers (name, function) that go with the hooks: see :data:`libext.store.Preparer`.
+    preparers: list[tuple[str, Preparer]] = field(default_factory=list)
 
     def record_source(self) -> RecordSource:
         """The seam the OAI provider and exporter read from (the host's, else the store)."""
@@ -67,7 +69,11 @@ class LibExtState:
 
     def store(self) -> RecordStore:
         """A record store on the current session, with every registered hook."""
-        return RecordStore(self.db.session, self.after_write)  # type: ignore[arg-type]
+        return RecordStore(
+            self.db.session,  # type: ignore[arg-type]
+            self.after_write,
+            preparers=self.preparers,
+        )
 
 
 class LibExt:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from libext.db import get_db
 from libext.models import HarvestRun, HarvestSeen, HarvestSource, Record, utcnow
-from libext.store import prepare
+from libext.store import Preparer, prepare
 from libext.workers import ordered_map, worker_count
 from marc.errors import MarcError
 from oai.harvest import (
@@ -161,8 +162,9 @@ def make_client(url: str, config: Any) -> OAIClient:
     )
 
 
-def read_harvest_page(raw: RawPage) -> HarvestPage:
-    """Read a fetched OAI page and prepare each record for the store (run in a worker).
+def read_harvest_page(raw: RawPage, preparers: Sequence[tuple[str, Preparer]] = ()) -> HarvestPage:
+    """Read a fetched OAI page and prepare each record for the store (run in a worker), with
+    the store's ``preparers``.
 
     Records come back with ``prepared`` set and ``record`` dropped: the prepared form is all
     the store needs, and far cheaper to send between processes than a :class:`pymarc.Record`.
@@ -175,7 +177,11 @@ def read_harvest_page(raw: RawPage) -> HarvestPage:
             continue
         try:
             # MARCXML is read into NFC text with leader/09 set (marc.marcxml): no second pass.
-            prepared = prepare(item.record, normalized=item.metadata_format == "marcxml")
+            prepared = prepare(
+                item.record,
+                normalized=item.metadata_format == "marcxml",
+                preparers=preparers,
+            )
         except MarcError as exc:  # too large or unwritable as ISO 2709: this record only
             page.problems.append(RecordProblem(str(exc), item.identifier))
             continue
@@ -497,6 +503,8 @@ def harvest_source(
     try:
         # Checked at every run, not only when added: a host name can move into the network.
         check_base_url(url, config.get("LIBEXT_HARVEST_ALLOWED_NETWORKS") or ())
+        preparers = tuple(current_app.extensions["libext"].preparers)
+        read_page_prepared = partial(read_harvest_page, preparers=preparers)
         workers = (
             worker_count(config.get("LIBEXT_WORKER_PROCESSES"))
             if options.reading_workers is None
@@ -506,7 +514,7 @@ def harvest_source(
             client,
             request,
             sink,
-            reader=lambda pages: ordered_map(read_harvest_page, pages, workers),
+            reader=lambda pages: ordered_map(read_page_prepared, pages, workers),
         )
         error = result.error
     except HarvestError as exc:  # refused before the first request

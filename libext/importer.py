@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session
 
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
-from libext.store import Prepared, RecordStore, insert_rows, prepare, prepare_extracted
+from libext.store import (
+    Prepared,
+    Preparer,
+    RecordStore,
+    insert_rows,
+    prepare,
+    prepare_extracted,
+)
 from libext.workers import ordered_map
 from marc.errors import MarcError
 from marc.extract import HoldingData, holdings_from_record
@@ -274,15 +281,19 @@ class _Read:
     prepared: Prepared | None = None
 
 
-def read_chunk(task: tuple[list[tuple[int, Decoded]], bool]) -> list[_Read]:
-    """Decode, validate and prepare a chunk of records cut by the reader (maybe in a worker)."""
-    pieces, validate = task
+ChunkTask = tuple[list[tuple[int, Decoded]], bool, tuple[tuple[str, Preparer], ...]]
+
+
+def read_chunk(task: ChunkTask) -> list[_Read]:
+    """Decode, validate and prepare a chunk of records cut by the reader (maybe in a worker);
+    the task is (pieces, validate, the store's preparers)."""
+    pieces, validate, preparers = task
     out = []
     for ordinal, item in pieces:
         result = finish(ordinal, item, validate)
         read = _Read(result, _title(result.record))
         if result.ok and result.record is not None:
-            read.prepared, data = prepare_extracted(result.record, result.marc)
+            read.prepared, data = prepare_extracted(result.record, result.marc, preparers=preparers)
             read.keys = keys_of(result.record, data)
             # The writer needs neither the pymarc record nor, for a record that went in, the
             # input bytes (kept for rejects only): they would only cost pickling.
@@ -334,15 +345,16 @@ class Importer:
 
         def chunks() -> Iterator[tuple[list[tuple[int, Decoded]], bool]]:
             chunk: list[tuple[int, Decoded]] = []
+            preparers = tuple(self.store.preparers)
             for ordinal, item in reader.pieces(deferred=self.options.workers > 0):
                 if ordinal <= start_after:
                     continue
                 chunk.append((ordinal, item))
                 if len(chunk) >= batch_size:
-                    yield chunk, reader.validate
+                    yield chunk, reader.validate, preparers
                     chunk = []
             if chunk:
-                yield chunk, reader.validate
+                yield chunk, reader.validate, preparers
 
         try:
             for reads in ordered_map(read_chunk, chunks(), self.options.workers):
@@ -613,7 +625,7 @@ class Importer:
         for h in holdings_from_record(incoming):
             if (h.call_number, h.barcode, h.location) not in have:
                 holdings.append(h)
-        return prepare(merged, record_to_iso2709(merged), holdings)
+        return prepare(merged, record_to_iso2709(merged), holdings, preparers=self.store.preparers)
 
 
 def run_import(

@@ -32,6 +32,13 @@ from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
 AfterWrite = Callable[[Session, Sequence[int], Sequence[int]], None]
+#: Works out, from a normalised record and its stored bytes, what an ``after_write`` hook
+#: would otherwise re-read and re-parse the record for. A module-level function, so that
+#: reading workers can run it; its result must pickle.
+Preparer = Callable[[pymarc.Record, bytes], object]
+#: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the preparers'
+#: results of the records being flushed (see :func:`prepared_extras`).
+EXTRAS_INFO_KEY = "libext.store.extras"
 
 
 class StoreError(Exception):
@@ -112,6 +119,8 @@ class Prepared:
     #: The identifier within the library when the caller gives none (001, else a hash).
     local_id: str
     holdings: list[HoldingRow]
+    #: What each preparer (by name) made of the record, for the hooks that follow writes.
+    extras: dict[str, object] = field(default_factory=dict)
 
     @property
     def marc(self) -> bytes:
@@ -125,6 +134,7 @@ def prepare(
     holdings: Sequence[HoldingData] | None = None,
     *,
     normalized: bool = False,
+    preparers: Sequence[tuple[str, Preparer]] = (),
 ) -> Prepared:
     """Normalise ``record`` (in place) and work out what the store writes for it.
 
@@ -132,9 +142,11 @@ def prepare(
     bytes of records that were already valid NFC UTF-8); by default the normalised record is
     serialised. ``holdings`` default to the record's 852 and 952 fields. ``normalized`` says
     the record is NFC with leader/09 ``a`` already (a reader that normalised every text as it
-    read it), which spares checking every text twice.
+    read it), which spares checking every text twice. ``preparers`` fill ``extras``.
     """
-    return prepare_extracted(record, marc_bytes, holdings, normalized=normalized)[0]
+    return prepare_extracted(
+        record, marc_bytes, holdings, normalized=normalized, preparers=preparers
+    )[0]
 
 
 def prepare_extracted(
@@ -143,6 +155,7 @@ def prepare_extracted(
     holdings: Sequence[HoldingData] | None = None,
     *,
     normalized: bool = False,
+    preparers: Sequence[tuple[str, Preparer]] = (),
 ) -> tuple[Prepared, Extracted]:
     """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it (the
     identifiers and the row's columns; see ``extract(full=False)``)."""
@@ -156,8 +169,16 @@ def prepare_extracted(
         columns=_columns(record, data, marc_bytes),
         local_id=local_id_for(data, marc_bytes),
         holdings=_holding_rows(holdings if holdings is not None else holdings_from_record(fields)),
+        extras={name: preparer(record, marc_bytes) for name, preparer in preparers},
     )
     return prepared, data
+
+
+def prepared_extras(session: Session, name: str) -> dict[int, object]:
+    """In an ``after_write`` hook: record id → what preparer ``name`` made of that record,
+    for the records of this flush that were saved in prepared form with it."""
+    extras: dict[int, dict[str, object]] = session.info.get(EXTRAS_INFO_KEY) or {}
+    return {rid: made[name] for rid, made in extras.items() if name in made}
 
 
 @dataclass
@@ -169,6 +190,8 @@ class RecordStore:
 
     session: Session
     after_write: Sequence[AfterWrite] = ()
+    #: Run on every record as it is prepared (see :data:`Preparer`), by name.
+    preparers: Sequence[tuple[str, Preparer]] = ()
     _changed: set[int] = field(default_factory=set)
     _deleted: set[int] = field(default_factory=set)
     _pending: list[Record] = field(default_factory=list)
@@ -184,6 +207,10 @@ class RecordStore:
     attach_new: bool = True
     #: The datestamp of what is written before the next flush (one transaction, one time).
     _stamp: datetime | None = None
+    #: Preparers' results of the records saved since the last flush: by record id, and for
+    #: new records not yet written, by ``id()`` of the record object.
+    _extras: dict[int, dict[str, object]] = field(default_factory=dict)
+    _new_extras: dict[int, dict[str, object]] = field(default_factory=dict)
 
     def _now(self) -> datetime:
         if self._stamp is None:
@@ -244,7 +271,7 @@ class RecordStore:
         lookup by ``local_id`` (the importer's matcher has already found it).
         """
         if not isinstance(record, Prepared):
-            record = prepare(record, marc_bytes, holdings)
+            record = prepare(record, marc_bytes, holdings, preparers=self.preparers)
         elif marc_bytes is not None or holdings is not None:
             raise TypeError("a Prepared record already holds its MARC bytes and holdings")
         local_id = local_id or record.local_id
@@ -271,13 +298,16 @@ class RecordStore:
             self._new.append(target)
             self._known[(library.id, local_id)] = target
             self._new_holdings[id(target)] = rows
+            self._new_extras[id(target)] = record.extras
             return SaveResult(target, "created")
         target = existing
         for key, value in values.items():
             setattr(target, key, value)
         if is_new:  # saved twice before the flush: still one INSERT
             self._new_holdings[id(target)] = rows
+            self._new_extras[id(target)] = record.extras
             return SaveResult(target, "created")
+        self._extras[target.id] = record.extras
         target.holdings = [
             Holding(library_id=library.id, call_number=c, barcode=b, location=loc, status=s)
             for c, b, loc, s in rows
@@ -309,9 +339,14 @@ class RecordStore:
         changed, deleted = sorted(self._changed), sorted(self._deleted)
         self._changed.clear()
         self._deleted.clear()
+        extras, self._extras = self._extras, {}
         if changed or deleted:
-            for hook in self.after_write:
-                hook(self.session, changed, deleted)
+            self.session.info[EXTRAS_INFO_KEY] = extras
+            try:
+                for hook in self.after_write:
+                    hook(self.session, changed, deleted)
+            finally:
+                self.session.info.pop(EXTRAS_INFO_KEY, None)
         return changed, deleted
 
     def _insert_new(self) -> None:
@@ -363,10 +398,14 @@ class RecordStore:
                 self._deleted.add(new_id)
             else:
                 self._changed.add(new_id)
+                made = self._new_extras.get(id(rec))
+                if made:
+                    self._extras[new_id] = made
         if holding_rows:
             insert_rows(self.session, Holding.__table__, holding_rows)
         self._new.clear()
         self._new_holdings.clear()
+        self._new_extras.clear()
 
     def _unchanged(
         self,

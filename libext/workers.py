@@ -34,7 +34,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 #: Modules the fork server imports once, so that each worker starts without importing them.
-PRELOAD = ["libext.importer", "libext.harvesting", "marc.marcxml"]
+PRELOAD = ["libext.importer", "libext.harvesting", "libext.search.indexer", "marc.marcxml"]
 #: Seconds between a worker's checks that its caller is still alive.
 WATCH_INTERVAL = 1.0
 

@@ -7,11 +7,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from libext.search.indexer import after_write
+from libext.search.indexer import PREPARER_NAME, after_write, member_prep
 
 
 def init_app(app: Flask, state: Any) -> None:
-    """Register the index's ``after_write`` hook; give SQLite connections a search-sized cache.
+    """Register the index's ``after_write`` hook and its preparer; give SQLite connections
+    a search-sized cache.
 
     SQLite's default page cache (2 MB) makes every hit of a broad query a read through the
     operating system; facet counting and ranking touch many pages, so a larger cache
@@ -19,6 +20,8 @@ def init_app(app: Flask, state: Any) -> None:
     """
     if after_write not in state.after_write:
         state.after_write.append(after_write)
+    if (PREPARER_NAME, member_prep) not in state.preparers:
+        state.preparers.append((PREPARER_NAME, member_prep))
     cache_mb = int(app.config["LIBEXT_SEARCH_SQLITE_CACHE_MB"] or 0)
     if cache_mb <= 0:
         return

@@ -27,12 +27,22 @@ from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
 from libext.search.documents import MemberData, SearchDoc, build_doc
 from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
+from libext.store import insert_rows, prepared_extras
 from marc.extract import ByTag, Extracted, extract
 
-__all__ = ["SearchIndexer", "after_write", "bulk_load"]
+__all__ = [
+    "PREPARER_NAME",
+    "MemberPrep",
+    "SearchIndexer",
+    "after_write",
+    "bulk_load",
+    "member_prep",
+]
 
 #: Ids per IN list.
 _CHUNK = 500
+#: The name :func:`member_prep` is registered under as the store's preparer.
+PREPARER_NAME = "search"
 _DATA_FIELDS = dataclasses.fields(Extracted)
 _FACT_FIELDS = dataclasses.fields(EditionFacts)
 
@@ -73,6 +83,39 @@ class _Member:
         if self.facts is None:
             self.facts = _facts_from(json.loads(self.payload)["facts"])
         return self.facts
+
+
+@dataclasses.dataclass(slots=True)
+class MemberPrep:
+    """What indexing needs of one record, worked out from the parsed record: its clustering
+    facts, and its member payload as JSON members (the holding libraries are added when the
+    record is indexed, from the database)."""
+
+    facts: EditionFacts
+    body: str
+
+    def payload(self, library_codes: list[str]) -> str:
+        """The member payload (JSON object) with the record's holding libraries."""
+        codes = json.dumps(library_codes, ensure_ascii=False)
+        return "{" + self.body + ', "libraries": ' + codes + "}"
+
+
+def member_prep(record: pymarc.Record, marc: bytes) -> MemberPrep:
+    """The store's preparer for the search index (see :data:`libext.store.Preparer`): run
+    where the record is read (a bulk load's reading workers), so that indexing a write need
+    not read the record back and parse it again."""
+    fields = ByTag(record)
+    facts = edition_facts(fields)
+    data = extract(fields)
+    body = json.dumps(
+        {
+            "facts": _facts_json(facts),
+            "data": {f.name: getattr(data, f.name) for f in _DATA_FIELDS},
+            "completeness": len(record.fields) * 100_000 + len(marc),
+        },
+        ensure_ascii=False,
+    )
+    return MemberPrep(facts, body[1:-1])
 
 
 @dataclasses.dataclass(slots=True)
@@ -275,9 +318,9 @@ class _Batch:
                 updates,
             )
         if inserts:
-            session.execute(insert(member_table), inserts)
+            insert_rows(session, member_table, inserts)
         if isbn_rows:
-            session.execute(insert(isbn_table), isbn_rows)
+            insert_rows(session, isbn_table, isbn_rows)
         _expire(session, (SearchMember, SearchIsbn))
         return {real.get(c, c) for c in self.dirty}
 
@@ -321,6 +364,8 @@ class SearchIndexer:
     def _prepare(self, changed: Sequence[int]) -> list[_Prepared]:
         """The changed records (in id order) parsed, with their facts and member payload."""
         out: list[_Prepared] = []
+        # Records saved in prepared form come with their facts worked out already.
+        ready = prepared_extras(self.session, PREPARER_NAME)
         for chunk in _chunks(sorted(set(changed))):
             rows = self.session.execute(
                 select(Record.id, Record.marc, Record.deleted, Library.code)
@@ -337,24 +382,15 @@ class SearchIndexer:
             ):
                 holders.setdefault(record_id, []).append(code)
             for record_id, marc, deleted, library_code in rows:
-                parsed = None if deleted else _parse(marc)
-                if parsed is None:
+                prep = None if deleted else ready.get(record_id)
+                if prep is None and not deleted:
+                    parsed = _parse(marc)
+                    prep = None if parsed is None else member_prep(parsed, marc)
+                if not isinstance(prep, MemberPrep):
                     out.append(_Prepared(record_id))
                     continue
-                fields = ByTag(parsed)
-                facts = edition_facts(fields)
-                data = extract(fields)
-                codes = [library_code, *holders.get(record_id, ())]
-                payload = json.dumps(
-                    {
-                        "facts": _facts_json(facts),
-                        "data": {f.name: getattr(data, f.name) for f in _DATA_FIELDS},
-                        "libraries": list(dict.fromkeys(codes)),
-                        "completeness": len(parsed.fields) * 100_000 + len(marc),
-                    },
-                    ensure_ascii=False,
-                )
-                out.append(_Prepared(record_id, facts, payload))
+                codes = list(dict.fromkeys([library_code, *holders.get(record_id, ())]))
+                out.append(_Prepared(record_id, prep.facts, prep.payload(codes)))
         return out
 
     def rebuild(self, batch: int = 500) -> int:
@@ -463,7 +499,7 @@ class SearchIndexer:
         if updates:
             self.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
         if inserts:
-            self.session.execute(insert(table), inserts)
+            insert_rows(self.session, table, inserts)
         _expire(self.session, (SearchCluster,))
         self.engine.index(self.session, docs)
         self.session.flush()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from collections.abc import Callable
 
 import pymarc
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -120,6 +123,45 @@ def test_rebuild_gives_the_same_clusters(app: Flask) -> None:
         assert SearchIndexer(session).rebuild() == 2
         session.commit()
         assert run_search(session, "de men").total == before == 1
+
+
+def _members(session: Session) -> dict[int, tuple[int, dict[str, object]]]:
+    rows = session.execute(
+        select(SearchMember.record_id, SearchMember.cluster_id, SearchMember.facts)
+    )
+    return {rid: (cid, json.loads(facts)) for rid, cid, facts in rows}
+
+
+def test_prepared_records_are_indexed_without_parsing_and_as_parsed_ones(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's preparer works out a record's facts where it is read; indexing then reads
+    nothing back, and gives what re-reading the stored record gives (a rebuild)."""
+    import libext.search.indexer as indexer
+
+    def no_parse(marc: bytes) -> None:
+        raise AssertionError("a prepared record was read back and parsed")
+
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        with monkeypatch.context() as patched:
+            patched.setattr(indexer, "_parse", no_parse)
+            for n, code in enumerate(("HNM", "PLY", "KBG")):
+                # NFD spelling: the prepared facts must be those of the stored NFC record
+                title = unicodedata.normalize("NFD", "Dế Mèn phiêu lưu ký")
+                save(app, code, f"x{n}", book(title, author="Tô Hoài", isbn="9786042000000"),
+                     call=f"8V{n}")  # fmt: skip
+            save(app, "HNM", "y", book("Vợ nhặt", author="Kim Lân"))
+        prepared = _members(session)
+        assert len(prepared) == 4 and len({cid for cid, _ in prepared.values()}) == 2
+        libraries = {tuple(payload["libraries"]) for _, payload in prepared.values()}
+        assert libraries == {("HNM",), ("PLY",), ("KBG",)}
+        SearchIndexer(session).rebuild()
+        session.commit()
+        parsed = _members(session)
+        assert [p for _, p in parsed.values()] == [p for _, p in prepared.values()]
+        assert run_search(session, "de men").total == 1
 
 
 def test_cataloguer_splits_a_wrong_cluster(
