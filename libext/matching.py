@@ -27,7 +27,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from libext.models import Library, MatchKey, Record
-from libext.store import RecordStore, insert_rows
+from libext.store import RecordStore, insert_rows, prepared_extras
 from marc.extract import Extracted
 from marc.isbn import isbn_candidates, normalize_issn
 from marc.pickling import flat_pickle
@@ -238,49 +238,56 @@ def _system_numbers(marc: bytes) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+#: The name :func:`match_key_pairs` is registered under as the store's preparer.
+PREPARER_NAME = "match"
+
+
+def match_key_pairs(
+    record: pymarc.Record | None, marc: bytes, columns: dict[str, object]
+) -> list[tuple[str, str]]:
+    """A record's match keys as (kind, value): 035 $a, ISBN-13s and ISSNs, from its stored
+    bytes and row columns. Also the store's preparer (see :data:`libext.store.Preparer`),
+    so that a bulk load's reading workers work them out."""
+    del record
+    pairs = [("035", value) for value in _system_numbers(marc)]
+    pairs += [("isbn", value) for value in str(columns["isbns"] or "").split()]
+    pairs += [("issn", value) for value in str(columns["issns"] or "").split()]
+    return pairs
+
+
 def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequence[int]) -> None:
     """``after_write`` hook: rebuild the match keys of the records just written."""
     del deleted  # a deleted record keeps its keys: a re-import must find it to revive it
     if not changed:
         return
     ids = list(changed)
+    ready = prepared_extras(session, PREPARER_NAME)
     rows: list[dict[str, object]] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         session.execute(delete(MatchKey).where(MatchKey.record_id.in_(chunk)))
-        records = session.execute(
-            select(Record.id, Record.library_id, Record.marc, Record.isbns, Record.issns).where(
-                Record.id.in_(chunk)
-            )
-        )
-        for rec in records:
-            for value in _system_numbers(rec.marc):
-                rows.append(
-                    {
-                        "library_id": rec.library_id,
-                        "record_id": rec.id,
-                        "kind": "035",
-                        "value": value,
-                    }
+        # Records saved in prepared form come with their keys; only the others are read.
+        unread = [rid for rid in chunk if rid not in ready]
+        found: dict[int, tuple[int, list[tuple[str, str]]]] = {}
+        if len(unread) < len(chunk):
+            for rid, library_id in session.execute(
+                select(Record.id, Record.library_id).where(Record.id.in_(chunk))
+            ):
+                if rid in ready:
+                    found[rid] = (library_id, ready[rid])  # type: ignore[assignment]
+        if unread:
+            for rec in session.execute(
+                select(Record.id, Record.library_id, Record.marc, Record.isbns, Record.issns).where(
+                    Record.id.in_(unread)
                 )
-            for value in rec.isbns.split():
-                rows.append(
-                    {
-                        "library_id": rec.library_id,
-                        "record_id": rec.id,
-                        "kind": "isbn",
-                        "value": value,
-                    }
-                )
-            for value in rec.issns.split():
-                rows.append(
-                    {
-                        "library_id": rec.library_id,
-                        "record_id": rec.id,
-                        "kind": "issn",
-                        "value": value,
-                    }
-                )
+            ):
+                columns = {"isbns": rec.isbns, "issns": rec.issns}
+                found[rec.id] = (rec.library_id, match_key_pairs(None, rec.marc, columns))
+        for rid, (library_id, pairs) in found.items():
+            rows += [
+                {"library_id": library_id, "record_id": rid, "kind": kind, "value": value}
+                for kind, value in pairs
+            ]
     if rows:
         # A Core INSERT of the table: the ORM's bulk insert prepares each row as an object.
         insert_rows(session, MatchKey.__table__, rows)
@@ -292,3 +299,6 @@ def init_app(app: object, state: object) -> None:
     hooks = state.after_write  # type: ignore[attr-defined]
     if refresh_match_keys not in hooks:
         hooks.append(refresh_match_keys)
+    preparers = state.preparers  # type: ignore[attr-defined]
+    if (PREPARER_NAME, match_key_pairs) not in preparers:
+        preparers.append((PREPARER_NAME, match_key_pairs))

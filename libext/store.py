@@ -32,10 +32,10 @@ from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
 AfterWrite = Callable[[Session, Sequence[int], Sequence[int]], None]
-#: Works out, from a normalised record and its stored bytes, what an ``after_write`` hook
-#: would otherwise re-read and re-parse the record for. A module-level function, so that
-#: reading workers can run it; its result must pickle.
-Preparer = Callable[[pymarc.Record, bytes], object]
+#: Works out, from a normalised record, its stored bytes and its row's columns, what an
+#: ``after_write`` hook would otherwise read the record back for. A module-level function,
+#: so that reading workers can run it; its result must pickle.
+Preparer = Callable[[pymarc.Record, bytes, dict[str, object]], object]
 #: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the preparers'
 #: results of the records being flushed (see :func:`prepared_extras`).
 EXTRAS_INFO_KEY = "libext.store.extras"
@@ -165,11 +165,12 @@ def prepare_extracted(
         marc_bytes = record_to_marc(record)
     fields = ByTag(record)
     data = extract(fields, full=False)  # the row's columns only
+    columns = _columns(record, data, marc_bytes)
     prepared = Prepared(
-        columns=_columns(record, data, marc_bytes),
+        columns=columns,
         local_id=local_id_for(data, marc_bytes),
         holdings=_holding_rows(holdings if holdings is not None else holdings_from_record(fields)),
-        extras={name: preparer(record, marc_bytes) for name, preparer in preparers},
+        extras={name: preparer(record, marc_bytes, columns) for name, preparer in preparers},
     )
     return prepared, data
 

@@ -100,10 +100,13 @@ class MemberPrep:
         return "{" + self.body + ', "libraries": ' + codes + "}"
 
 
-def member_prep(record: pymarc.Record, marc: bytes) -> MemberPrep:
+def member_prep(
+    record: pymarc.Record, marc: bytes, columns: dict[str, object] | None = None
+) -> MemberPrep:
     """The store's preparer for the search index (see :data:`libext.store.Preparer`): run
     where the record is read (a bulk load's reading workers), so that indexing a write need
-    not read the record back and parse it again."""
+    not read the record back and parse it again. ``columns`` are not needed."""
+    del columns
     fields = ByTag(record)
     facts = edition_facts(fields)
     data = extract(fields)

@@ -245,6 +245,36 @@ def test_match_keys_follow_writes(ctx, tmp_path: Path) -> None:  # type: ignore[
     assert ("isbn", "9786042083553") not in keys and ("isbn", "9780306406157") in keys
 
 
+def test_prepared_match_keys_are_those_read_back(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Keys worked out where records are read (the store's preparer) equal the keys the hook
+    works out by reading the stored records back."""
+    from libext.matching import refresh_match_keys
+
+    records = []
+    for n in range(3):
+        rec = book(f"p{n}", f"Sách {n}", isbn=f"0-306-40615-{7 if n == 0 else n}")
+        rec.add_field(
+            pymarc.Field("035", pymarc.Indicators(" ", " "), [pymarc.Subfield("a", f"(OCoLC){n}")])
+        )
+        rec.add_field(
+            pymarc.Field("022", pymarc.Indicators(" ", " "), [pymarc.Subfield("a", "0317-8471")])
+        )
+        records.append(rec)
+    _import(ctx, write_iso(tmp_path / "k.mrc", records))
+    session = ctx.db.session
+    query = select(MatchKey.record_id, MatchKey.kind, MatchKey.value).order_by(MatchKey.id)
+
+    def keys() -> list[tuple[int, str, str]]:
+        return sorted(tuple(row) for row in session.execute(query))
+
+    prepared = keys()
+    assert {kind for _, kind, _ in prepared} == {"035", "isbn", "issn"}
+    assert (prepared[0][0], "isbn", "9780306406157") in prepared
+    refresh_match_keys(session, sorted({rid for rid, _, _ in prepared}), [])
+    session.commit()
+    assert keys() == prepared
+
+
 def test_holdings_from_koha_952_and_852(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     koha = book("k952", "Koha item record")
     koha.add_field(
