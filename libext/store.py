@@ -309,6 +309,7 @@ class RecordStore:
             self._new_extras[id(target)] = record.extras
             return SaveResult(target, "created")
         self._extras[target.id] = record.extras
+        self._deleted.discard(target.id)  # deleted, then saved again before the flush: live
         target.holdings = [
             Holding(library_id=library.id, call_number=c, barcode=b, location=loc, status=s)
             for c, b, loc, s in rows

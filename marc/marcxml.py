@@ -58,10 +58,20 @@ def _nfc(text: str | None) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _is_tag(tag: str) -> bool:
+    return len(tag) == 3 and tag.isascii() and tag.isalnum()
+
+
 def element_to_record(
-    element: etree._Element,
+    element: etree._Element, *, strict: bool = False
 ) -> tuple[pymarc.Record | None, str | None, list[str]]:
-    """Convert one ``record`` element; returns (record, rejection reason, warnings)."""
+    """Convert one ``record`` element; returns (record, rejection reason, warnings).
+
+    An import validates what it read afterwards (see :mod:`marc.validate`), so structure
+    that MARC cannot hold only gives warnings here. With ``strict`` (a harvest, which has no
+    such step) a tag that is not three letters or digits, a 00X data field or a subfield
+    code that is not a printable ASCII character rejects the record instead.
+    """
     warnings: list[str] = []
     leader: str | None = None
     fields: list[Field] = []
@@ -77,11 +87,15 @@ def element_to_record(
             tag = child.get("tag")
             if not tag:
                 return None, "a controlfield has no tag attribute", warnings
+            if strict and not _is_tag(tag):
+                return None, f"control field with a bad tag {tag!r}", warnings
             fields.append(control_field(tag.strip(), _nfc(child.text)))
         elif name == "datafield":
             tag = child.get("tag")
             if not tag:
                 return None, "a datafield has no tag attribute", warnings
+            if strict and (not _is_tag(tag) or tag.startswith("00")):
+                return None, f"data field with a bad tag {tag!r}", warnings
             ind1 = child.get("ind1")
             ind2 = child.get("ind2")
             if ind1 is None or ind2 is None:
@@ -93,12 +107,16 @@ def element_to_record(
             # The loop every subfield of a file goes through: kept to C-level calls
             # (Subfield is a named tuple, made here without its Python-level __new__).
             for sub in child:
-                if sub.tag not in _SUBFIELD_TAGS:
+                # Any namespace counts, as for the other elements: a prefixed record whose
+                # children sit in the enclosing default namespace is seen in OAI feeds.
+                if sub.tag not in _SUBFIELD_TAGS and _local(sub.tag) != "subfield":
                     if _local(sub.tag):
                         warnings.append(f"field {tag}: unexpected element <{_local(sub.tag)}>")
                     continue
                 code = sub.get("code")
-                if not code or len(code) != 1:
+                if not code or len(code) != 1 or (strict and not ("!" <= code <= "~")):
+                    if strict and code and len(code) == 1:
+                        return None, f"field {tag} has a bad subfield code {code!r}", warnings
                     if not code:
                         return None, f"field {tag} has a subfield without a code", warnings
                     return (
@@ -117,7 +135,7 @@ def element_to_record(
             )
             if field.control_field:  # a 00X written as a datafield
                 warnings.append(f"field {tag} is a control field written as a datafield")
-                field.data = "".join(s.value for s in subfields)
+                field.data = _nfc("".join(s.value for s in subfields))  # marks may join
             if len(ind1 or " ") > 1 or len(ind2 or " ") > 1:
                 return None, f"field {tag} has an indicator longer than one character", warnings
             fields.append(field)

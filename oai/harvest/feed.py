@@ -145,12 +145,15 @@ def clean(data: bytes) -> CleanFeed:
     return CleanFeed(data, repairs, invalid)
 
 
-_PARSER = etree.XMLParser(
-    **HARDENED,
-    remove_blank_text=False,
-    recover=False,
-    collect_ids=False,
-)
+def new_parser() -> etree.XMLParser:
+    """A parser for OAI-PMH responses: hardened (see :mod:`marc.xmlsafe`), strict, and not
+    collecting ``xml:id``s (a duplicate id in a feed is no reason to refuse a page). lxml
+    lets one thread at a time use a parser: code that parses in its own threads makes its
+    own."""
+    return etree.XMLParser(**HARDENED, remove_blank_text=False, recover=False, collect_ids=False)
+
+
+_PARSER = new_parser()
 
 
 def parse(data: bytes) -> etree._Element:

@@ -153,10 +153,11 @@ def read_record(
 def marcxml_to_record(element: etree._Element, identifier: str | None = None) -> pymarc.Record:
     """A MARCXML ``<record>`` element as an NFC :class:`pymarc.Record`.
 
-    The same conversion as a MARCXML import (:func:`marc.marcxml.element_to_record`); a
-    record it rejects, or one without fields, raises :class:`RecordProblem` naming the record.
+    The same conversion as a MARCXML import (:func:`marc.marcxml.element_to_record`), strict
+    about structure because nothing validates a harvested record later; a record it rejects,
+    or one without fields, raises :class:`RecordProblem` naming the record.
     """
-    record, reason, _warnings = element_to_record(element)
+    record, reason, _warnings = element_to_record(element, strict=True)
     if record is None:
         raise RecordProblem(f"MARCXML {reason}", identifier)
     if not record.fields:

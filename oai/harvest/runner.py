@@ -22,9 +22,9 @@ from typing import Protocol, TypeVar
 
 from lxml import etree
 
-from marc.xmlsafe import FRAGMENT_PARSER
 from oai.harvest.client import OAIClient, page_records
 from oai.harvest.errors import BadResumptionToken, HarvestError, RecordProblem
+from oai.harvest.feed import new_parser
 from oai.harvest.records import HarvestedRecord, read_records
 
 log = logging.getLogger(__name__)
@@ -178,11 +178,21 @@ def iter_raw_pages(client: OAIClient, request: HarvestRequest) -> Iterator[RawPa
         previous_token = page.token
 
 
+_parsers = threading.local()
+
+
+def _page_parser() -> etree.XMLParser:
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = new_parser()
+    return parser
+
+
 def read_page(raw: RawPage) -> HarvestPage:
     """Read the records of a fetched page (bad ones become the page's problems)."""
-    # Parsed once more where it is read: one parse of the whole page costs less than
-    # serialising each record for another process and parsing each there.
-    root = etree.fromstring(raw.xml, FRAGMENT_PARSER)
+    # Parsed once more where it is read, as the fetcher parsed it: one parse of the whole
+    # page costs less than serialising each record for another process and parsing each.
+    root = etree.fromstring(raw.xml, _page_parser())
     records, problems = read_records(page_records(root), raw.base_url, check_marks=raw.check_marks)
     return HarvestPage(
         number=raw.number,

@@ -83,3 +83,85 @@ def test_allowed_networks_open_loopback():
     assert check_base_url(" http://127.0.0.1:8080/oai ", ["127.0.0.0/8"]) == (
         "http://127.0.0.1:8080/oai"
     )
+
+
+MARC = "http://www.loc.gov/MARC21/slim"
+
+
+def _oai_record(marc: str, identifier: str = "oai:test:1") -> str:
+    return (
+        f'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header>'
+        f"<identifier>{identifier}</identifier><datestamp>2026-01-01</datestamp></header>"
+        f"<metadata>{marc}</metadata></record>"
+    )
+
+
+def _marc(*fields: str) -> str:
+    return (
+        f'<record xmlns="{MARC}"><leader>00000nam a2200000 a 4500</leader>'
+        '<controlfield tag="001">x1</controlfield>' + "".join(fields) + "</record>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ('<controlfield tag="1">x</controlfield>', "control field with a bad tag '1'"),
+        ('<datafield tag="0245" ind1=" " ind2=" "><subfield code="a">T</subfield></datafield>',
+         "data field with a bad tag '0245'"),
+        ('<datafield tag="9.9" ind1=" " ind2=" "><subfield code="a">T</subfield></datafield>',
+         "data field with a bad tag '9.9'"),
+        ('<datafield tag="005" ind1=" " ind2=" "><subfield code="a">T</subfield></datafield>',
+         "data field with a bad tag '005'"),
+        ('<datafield tag="245" ind1=" " ind2=" "><subfield code=" ">T</subfield></datafield>',
+         "field 245 has a bad subfield code ' '"),
+        ('<datafield tag="245" ind1=" " ind2=" "><subfield code="&#9;">T</subfield></datafield>',
+         "field 245 has a bad subfield code '\\t'"),
+    ],
+)  # fmt: skip
+def test_harvested_marcxml_that_iso_2709_cannot_hold_is_a_problem(field: str, reason: str) -> None:
+    """Nothing validates a harvested record after it is read: its structure is checked here
+    (an import reads the same records with warnings and validates them afterwards)."""
+    from lxml import etree
+
+    from oai.harvest.errors import RecordProblem
+    from oai.harvest.records import read_record
+
+    element = etree.fromstring(_oai_record(_marc(field)))
+    with pytest.raises(RecordProblem) as problem:
+        read_record(element)
+    assert str(problem.value) == f"oai:test:1: MARCXML {reason}"
+
+
+def test_subfields_in_the_feeds_default_namespace_are_read() -> None:
+    """A prefixed MARC record whose children sit in the OAI default namespace (seen in the
+    wild) keeps its subfields, as its other elements."""
+    from lxml import etree
+
+    from oai.harvest.records import read_record
+
+    marc = (
+        f'<marc:record xmlns:marc="{MARC}"><leader>00000nam a2200000 a 4500</leader>'
+        '<controlfield tag="001">x1</controlfield><datafield tag="245" ind1="1" ind2="0">'
+        '<subfield code="a">Truyện Kiều</subfield></datafield></marc:record>'
+    )
+    record = read_record(etree.fromstring(_oai_record(marc))).record
+    assert record is not None and record["245"]["a"] == "Truyện Kiều"
+
+
+def test_a_page_with_a_repeated_xml_id_is_read() -> None:
+    """The reading worker parses the page as the fetcher did: ``xml:id``s are not collected,
+    so the same id on two records costs nothing."""
+    from oai.harvest.runner import RawPage, read_page
+
+    records = "".join(
+        _oai_record(_marc().replace("<leader>", '<leader xml:id="L">'), f"oai:test:{n}")
+        for n in (1, 2)
+    )
+    page = (
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2026-01-01'
+        f"</responseDate><ListRecords>{records}</ListRecords></OAI-PMH>"
+    ).encode()
+    read = read_page(RawPage(1, page, None, "2026-01-01", "http://x"))
+    assert [r.identifier for r in read.records] == ["oai:test:1", "oai:test:2"]
+    assert read.problems == []

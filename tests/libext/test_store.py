@@ -141,11 +141,17 @@ def test_delete_keeps_the_row_and_moves_datestamp(store: RecordStore) -> None:
     assert again is not None and again.deleted and again.datestamp >= stamp
 
 
-def test_after_write_hooks_see_changed_and_deleted_ids(store: RecordStore) -> None:
+def _record_hook_calls(store: RecordStore) -> list[tuple[list[int], list[int]]]:
+    """Replace the store's hooks with one that records (changed, deleted) of each flush."""
     calls: list[tuple[list[int], list[int]]] = []
     store.after_write = [
         lambda session, changed, deleted: calls.append((list(changed), list(deleted)))
     ]
+    return calls
+
+
+def test_after_write_hooks_see_changed_and_deleted_ids(store: RecordStore) -> None:
+    calls = _record_hook_calls(store)
     library = store.library("HNM")
     a = store.save(library, make_record("a1")).record
     b = store.save(library, make_record("b1")).record
@@ -153,6 +159,17 @@ def test_after_write_hooks_see_changed_and_deleted_ids(store: RecordStore) -> No
     store.delete(a)
     store.flush()
     assert calls == [(sorted([a.id, b.id]), []), ([], [a.id])]
+
+
+def test_record_deleted_then_saved_again_before_the_flush_is_live(store: RecordStore) -> None:
+    calls = _record_hook_calls(store)
+    library = store.library("HNM")
+    record = store.save(library, make_record("a1")).record
+    store.flush()
+    store.delete(record)
+    assert store.save(library, make_record("a1", title="Kim Vân Kiều")).action == "updated"
+    store.flush()
+    assert calls[-1] == ([record.id], []) and record.deleted is False
 
 
 def test_koha_952_items_become_holdings(store: RecordStore) -> None:

@@ -146,3 +146,21 @@ def test_ndjson_with_caret_blanks() -> None:
     results = list(MarcReader(MARC_DIR / "marcperl__test.ndj"))
     assert results and all(r.ok for r in results)
     assert any("'^'" in w for w in results[0].warnings)
+
+
+def test_marcxml_control_field_written_as_datafield_is_nfc() -> None:
+    """Subfields joined into a control field's data are normalised after joining: a base
+    letter and a combining mark from two subfields make one precomposed letter."""
+    from lxml import etree
+
+    from marc.marcxml import element_to_record
+
+    element = etree.fromstring(
+        '<record><leader>00000nam a2200000 a 4500</leader><datafield tag="008" ind1=" " '
+        'ind2=" "><subfield code="a">e</subfield><subfield code="b">\u0301</subfield>'
+        "</datafield></record>"
+    )
+    record, reason, warnings = element_to_record(element)
+    assert reason is None and record is not None
+    assert record["008"].data == "\u00e9"
+    assert warnings == ["field 008 is a control field written as a datafield"]
