@@ -267,14 +267,14 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
         chunk = ids[start : start + 500]
         session.execute(delete(MatchKey).where(MatchKey.record_id.in_(chunk)))
         # Records saved in prepared form come with their keys; only the others are read.
+        known = [rid for rid in chunk if rid in ready]
         unread = [rid for rid in chunk if rid not in ready]
         found: dict[int, tuple[int, list[tuple[str, str]]]] = {}
-        if len(unread) < len(chunk):
+        if known:
             for rid, library_id in session.execute(
-                select(Record.id, Record.library_id).where(Record.id.in_(chunk))
+                select(Record.id, Record.library_id).where(Record.id.in_(known))
             ):
-                if rid in ready:
-                    found[rid] = (library_id, ready[rid])  # type: ignore[assignment]
+                found[rid] = (library_id, ready[rid])  # type: ignore[assignment]
         if unread:
             for rec in session.execute(
                 select(Record.id, Record.library_id, Record.marc, Record.isbns, Record.issns).where(

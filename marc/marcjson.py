@@ -17,23 +17,19 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import pymarc
 from pymarc import Field, Indicators, Leader, Subfield
 
+from marc.marcxml_writer import nfc
 from marc.reader import Decoded
 
 _CHUNK = 1 << 16
 _MAX_RECORD = 16 * 1024 * 1024
 _RESYNC = re.compile(r'\{\s*"leader"')
 _SKIP = " \t\r\n,[]\ufeff"
-
-
-def _nfc(text: str) -> str:
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def dict_to_record(obj: Any) -> tuple[pymarc.Record | None, str | None, list[str]]:
@@ -59,7 +55,7 @@ def dict_to_record(obj: Any) -> tuple[pymarc.Record | None, str | None, list[str
             return None, f"field {position} is not an object with one tag", warnings
         ((tag, value),) = entry.items()
         if isinstance(value, str):
-            fields.append(Field(tag=tag, data=_nfc(value)))
+            fields.append(Field(tag=tag, data=nfc(value)))
             continue
         if not isinstance(value, dict):
             return None, f"field {tag} is neither text nor an object", warnings
@@ -73,7 +69,7 @@ def dict_to_record(obj: Any) -> tuple[pymarc.Record | None, str | None, list[str
             ((code, text),) = sub.items()
             if not isinstance(text, str):
                 return None, f"field {tag} ${code} is not text", warnings
-            subfields.append(Subfield(code, _nfc(text)))
+            subfields.append(Subfield(code, nfc(text)))
         ind1 = value.get("ind1", " ")
         ind2 = value.get("ind2", " ")
         if not isinstance(ind1, str) or not isinstance(ind2, str) or len(ind1) > 1 or len(ind2) > 1:

@@ -23,6 +23,7 @@ from pymarc import Field, Leader, Subfield
 
 from marc.errors import UnusableInput
 from marc.fields import control_field, data_field
+from marc.marcxml_writer import nfc
 from marc.reader import Decoded
 from marc.xmlsafe import FRAGMENT_PARSER, HARDENED, declares_doctype
 
@@ -51,11 +52,7 @@ def _local(tag: object) -> str:
 
 
 def _nfc(text: str | None) -> str:
-    if not text:
-        return ""
-    if text.isascii():
-        return text
-    return unicodedata.normalize("NFC", text)
+    return nfc(text) if text else ""
 
 
 def _is_tag(tag: str) -> bool:

@@ -371,11 +371,20 @@ class SearchIndexer:
         ready = prepared_extras(self.session, PREPARER_NAME)
         for chunk in _chunks(sorted(set(changed))):
             rows = self.session.execute(
-                select(Record.id, Record.marc, Record.deleted, Library.code)
+                select(Record.id, Record.deleted, Library.code)
                 .join(Library, Library.id == Record.library_id)
                 .where(Record.id.in_(chunk))
                 .order_by(Record.id)
             ).all()
+            # Only live records without prepared facts are read back (their MARC parsed).
+            unread = [rid for rid, deleted, _code in rows if not deleted and rid not in ready]
+            marc_of: dict[int, bytes] = {}
+            if unread:
+                marc_of = dict(
+                    self.session.execute(
+                        select(Record.id, Record.marc).where(Record.id.in_(unread))
+                    ).all()
+                )
             holders: dict[int, list[str]] = {}
             for record_id, code in self.session.execute(
                 select(Holding.record_id, Library.code)
@@ -384,9 +393,10 @@ class SearchIndexer:
                 .order_by(Holding.record_id, Holding.id)
             ):
                 holders.setdefault(record_id, []).append(code)
-            for record_id, marc, deleted, library_code in rows:
+            for record_id, deleted, library_code in rows:
                 prep = None if deleted else ready.get(record_id)
                 if prep is None and not deleted:
+                    marc = marc_of[record_id]
                     parsed = _parse(marc)
                     prep = None if parsed is None else member_prep(parsed, marc)
                 if not isinstance(prep, MemberPrep):
