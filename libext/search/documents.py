@@ -20,9 +20,11 @@ __all__ = [
     "FACETS",
     "MemberData",
     "SearchDoc",
+    "add_libraries",
     "build_doc",
     "decade_of",
     "facet_token",
+    "member_doc",
     "year_tokens",
 ]
 
@@ -126,6 +128,30 @@ def _folded(values: Iterable[str]) -> str:
 
 def build_doc(cluster_id: int, members: Sequence[MemberData]) -> SearchDoc:
     """The document of a cluster from its members (at least one)."""
+    doc = _doc_without_libraries(cluster_id, members)
+    return add_libraries(doc, _unique(code for m in members for code in m.library_codes))
+
+
+def member_doc(data: Extracted, completeness: int) -> SearchDoc:
+    """The document a record would have alone in a cluster, but for its holding libraries
+    (cluster and representative ids 0): worked out where the record is read, then completed
+    by :func:`add_libraries` once the record's cluster is known to hold it alone."""
+    return _doc_without_libraries(0, [MemberData(0, (), data, completeness)])
+
+
+def add_libraries(doc: SearchDoc, libraries: Sequence[str]) -> SearchDoc:
+    """Give ``doc`` its holding libraries (distinct codes, the cataloguing library first):
+    their facet values come first, as the library facet is the one readers use most."""
+    doc.library_count = len(libraries)
+    doc.facets = [("library", code) for code in libraries] + doc.facets
+    tokens = [facet_token("library", code) for code in libraries]
+    if doc.facet_tokens:
+        tokens.append(doc.facet_tokens)
+    doc.facet_tokens = " ".join(tokens)
+    return doc
+
+
+def _doc_without_libraries(cluster_id: int, members: Sequence[MemberData]) -> SearchDoc:
     best = max(members, key=lambda m: (m.completeness, -m.record_id))
     rep = best.data
     # The shown record's values first; other members add only what it lacks, so a cluster
@@ -148,10 +174,9 @@ def build_doc(cluster_id: int, members: Sequence[MemberData]) -> SearchDoc:
     isbns = _unique(i for m in members for i in m.data.isbns)
     isbn_tokens = _unique([*isbns, *(isbn13_to_10(i) or "" for i in isbns)])
     issn_tokens = _unique(i.replace("-", "").lower() for m in members for i in m.data.issns)
-    libraries = _unique(code for m in members for code in m.library_codes)
     year = rep.year or next((m.data.year for m in members if m.data.year), None)
     language = rep.language or next((m.data.language for m in members if m.data.language), "")
-    facets: list[tuple[str, str]] = [("library", code) for code in libraries]
+    facets: list[tuple[str, str]] = []
     if rep.material_type:
         facets.append(("type", rep.material_type))
     if language:
@@ -178,7 +203,7 @@ def build_doc(cluster_id: int, members: Sequence[MemberData]) -> SearchDoc:
         material_type=rep.material_type,
         language=language,
         title_sort=sort_key(rep.title[nonfiling:][:120]),
-        library_count=len(libraries),
+        library_count=0,
         columns={
             "title": _folded(titles),
             "author": _folded(authors),

@@ -24,7 +24,7 @@ from libext.models import Holding, Library, Record
 from libext.models.base import utcnow
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
 from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
-from libext.search.documents import MemberData, SearchDoc, build_doc
+from libext.search.documents import MemberData, SearchDoc, add_libraries, build_doc, member_doc
 from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
 from libext.store import insert_rows, prepared_extras
@@ -88,11 +88,13 @@ class _Member:
 @dataclasses.dataclass(slots=True)
 class MemberPrep:
     """What indexing needs of one record, worked out from the parsed record: its clustering
-    facts, and its member payload as JSON members (the holding libraries are added when the
-    record is indexed, from the database)."""
+    facts, its member payload as JSON members, and the document it has when its cluster holds
+    it alone (most records of a library's own load). The holding libraries are added when the
+    record is indexed, from the database."""
 
     facts: EditionFacts
     body: str
+    doc: SearchDoc
 
     def payload(self, library_codes: list[str]) -> str:
         """The member payload (JSON object) with the record's holding libraries."""
@@ -110,15 +112,16 @@ def member_prep(
     fields = ByTag(record)
     facts = edition_facts(fields)
     data = extract(fields)
+    completeness = len(record.fields) * 100_000 + len(marc)
     body = json.dumps(
         {
             "facts": _facts_json(facts),
             "data": {f.name: getattr(data, f.name) for f in _DATA_FIELDS},
-            "completeness": len(record.fields) * 100_000 + len(marc),
+            "completeness": completeness,
         },
         ensure_ascii=False,
     )
-    return MemberPrep(facts, body[1:-1])
+    return MemberPrep(facts, body[1:-1], member_doc(data, completeness))
 
 
 @dataclasses.dataclass(slots=True)
@@ -128,6 +131,17 @@ class _Prepared:
     record_id: int
     facts: EditionFacts | None = None
     payload: str = ""
+    prep: MemberPrep | None = None
+    library_codes: list[str] = dataclasses.field(default_factory=list)
+
+    def alone_doc(self, cluster_id: int) -> SearchDoc | None:
+        """The document of ``cluster_id`` when it holds this record alone (None unprepared)."""
+        if self.prep is None:
+            return None
+        doc = dataclasses.replace(
+            self.prep.doc, cluster_id=cluster_id, representative_id=self.record_id
+        )
+        return add_libraries(doc, self.library_codes)
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -162,6 +176,8 @@ class _Batch:
         self.new_clusters = 0
         self.touched: dict[int, None] = {}
         self.dirty: set[int] = set()
+        #: Provisional (negative) ids of the clusters this batch creates -> database ids.
+        self.real: dict[int, int] = {}
         touched_ids = list(dict.fromkeys([*deleted, *(p.record_id for p in prepared)]))
         isbns = sorted({i for p in prepared if p.facts for i in p.facts.isbns})
         keys = sorted({p.facts.work_key[:512] for p in prepared if p.facts and p.facts.title})
@@ -289,6 +305,7 @@ class _Batch:
                 [{"key": "", "updated": now} for _ in range(self.new_clusters)],
             ).all()
             real = {-(n + 1): cluster_id for n, cluster_id in enumerate(ids)}
+        self.real = real
         touched = list(self.touched)
         gone = [r for r in touched if r in self.original and r not in self.members]
         updates: list[dict[str, Any]] = []
@@ -362,7 +379,20 @@ class SearchIndexer:
                 batch.assign(item.record_id, item.facts, item.payload)
         dirty = batch.write()
         self.session.flush()
-        self.refresh(dirty)
+        # A cluster that now holds one changed record alone takes the document prepared
+        # with the record (in a bulk load's reading workers); others are built here.
+        by_id = {item.record_id: item for item in prepared}
+        ready: dict[int, tuple[SearchDoc, str]] = {}
+        for cluster_id in batch.dirty:
+            members = batch.clusters.get(cluster_id)
+            if not members or len(members) != 1:
+                continue
+            item = by_id.get(next(iter(members)))
+            real_id = batch.real.get(cluster_id, cluster_id)
+            doc = None if item is None or item.facts is None else item.alone_doc(real_id)
+            if doc is not None:
+                ready[real_id] = (doc, item.facts.key)  # type: ignore[union-attr]
+        self.refresh(dirty, ready)
 
     def _prepare(self, changed: Sequence[int]) -> list[_Prepared]:
         """The changed records (in id order) parsed, with their facts and member payload."""
@@ -403,7 +433,7 @@ class SearchIndexer:
                     out.append(_Prepared(record_id))
                     continue
                 codes = list(dict.fromkeys([library_code, *holders.get(record_id, ())]))
-                out.append(_Prepared(record_id, prep.facts, prep.payload(codes)))
+                out.append(_Prepared(record_id, prep.facts, prep.payload(codes), prep, codes))
         return out
 
     def rebuild(self, batch: int = 500) -> int:
@@ -455,10 +485,16 @@ class SearchIndexer:
         return cluster.id
 
     # -- documents ---------------------------------------------------------------------------
-    def refresh(self, cluster_ids: Iterable[int]) -> None:
-        """Rebuild cluster rows, facets and full-text rows of these clusters."""
-        ids = sorted(set(cluster_ids))
-        if not ids:
+    def refresh(
+        self, cluster_ids: Iterable[int], ready: dict[int, tuple[SearchDoc, str]] | None = None
+    ) -> None:
+        """Rebuild cluster rows, facets and full-text rows of these clusters.
+
+        ``ready`` holds documents (and cluster keys) already built for some of them.
+        """
+        ready = ready or {}
+        ids = sorted(set(cluster_ids) - set(ready))
+        if not ids and not ready:
             return
         members: dict[int, list[MemberData]] = {cid: [] for cid in ids}
         keys: dict[int, str] = {}
@@ -485,6 +521,9 @@ class SearchIndexer:
             self.engine.delete(self.session, empty)
             self.session.execute(delete(SearchCluster).where(SearchCluster.id.in_(empty)))
         docs = [build_doc(cid, ms) for cid, ms in members.items() if ms]
+        for cluster_id, (doc, key) in ready.items():
+            docs.append(doc)
+            keys[cluster_id] = key
         self.store_docs(docs, keys)
 
     def store_docs(self, docs: Sequence[SearchDoc], keys: dict[int, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import unicodedata
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from libext.models import Library, Record
 from libext.models.search import SearchCluster, SearchMember
+from libext.search.documents import MemberData, SearchDoc
 from libext.search.indexer import SearchIndexer
 from libext.search.service import run_search
 from tests.search.test_clusterkey import book
@@ -241,3 +243,52 @@ def test_api_search_and_record(app: Flask) -> None:
     assert record["marc"]["fields"]
     assert client.get("/api/records/999999").status_code == 404
     assert client.get(f"/api/records/{withdrawn}").status_code == 410
+
+
+def test_documents_prepared_with_records_equal_those_built_from_members(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record alone in its cluster is indexed with the document worked out where it was read;
+    that document is the one the members stored in the database give. Checked on the demo
+    network: single records and clusters held by several libraries, with holdings."""
+    import libext.search.indexer as indexer
+    from libext.demo import load_demo
+
+    written: dict[int, SearchDoc] = {}
+    built: list[int] = []
+    stored: list[int] = []
+    store_docs = indexer.SearchIndexer.store_docs
+    build_doc = indexer.build_doc
+
+    def capture(self: SearchIndexer, docs: list[SearchDoc], keys: dict[int, str]) -> None:
+        written.update((doc.cluster_id, copy.deepcopy(doc)) for doc in docs)
+        stored.extend(doc.cluster_id for doc in docs)
+        store_docs(self, docs, keys)
+
+    def counted(cluster_id: int, members: list[MemberData]) -> SearchDoc:
+        built.append(cluster_id)
+        return build_doc(cluster_id, members)
+
+    monkeypatch.setattr(indexer.SearchIndexer, "store_docs", capture)
+    monkeypatch.setattr(indexer, "build_doc", counted)
+    with app.app_context():
+        state = app.extensions["libext"]
+        session = state.db.session
+        load_demo(state)
+        session.commit()
+        loaded = dict(written)
+        ids = sorted(session.scalars(select(SearchCluster.id)))
+        assert sorted(loaded) == ids
+        # A record alone in its cluster (the first of each edition the demo loads, and
+        # every single copy) is indexed with its prepared document; the others are built.
+        assert len(stored) - len(built) >= len(ids)
+        only_prepared = set(ids) - set(built)  # their final document is a prepared one
+        assert 0 < len(only_prepared) < len(ids)
+        built.clear()
+        written.clear()
+        SearchIndexer(session).refresh(ids)  # every document rebuilt from the stored members
+        assert len(written) == len(ids) == len(built)
+        for cluster_id in ids:
+            assert written[cluster_id] == loaded[cluster_id], cluster_id
+        libraries = {code for doc in loaded.values() for _, code in doc.facets if _ == "library"}
+        assert len(libraries) >= 3 and max(d.library_count for d in loaded.values()) >= 2
