@@ -130,6 +130,35 @@ def _release(pool: ProcessPoolExecutor, broken: bool = False) -> None:
     pool.shutdown(wait=not broken, cancel_futures=True)
 
 
+def _ready() -> None:
+    """A worker's first task: nothing, so that the pool starts its processes."""
+
+
+def _start_pool(workers: int) -> Future[ProcessPoolExecutor]:
+    """Acquire the pool and have its processes started, in a background thread.
+
+    Starting workers takes a fork server's start (importing :data:`PRELOAD`) and a fork per
+    worker, about a second: done meanwhile, it overlaps the items the caller does itself.
+    """
+    started: Future[ProcessPoolExecutor] = Future()
+
+    def start() -> None:
+        try:
+            pool = _acquire(workers)
+        except BaseException as exc:  # handed to the caller, who raises it
+            started.set_exception(exc)
+            return
+        # Each submit to an idle pool starts one more process (up to ``workers``). A pool
+        # that breaks here fails the caller's first real submit, with the usual error.
+        with contextlib.suppress(Exception):
+            for _ in range(workers):
+                pool.submit(_ready)
+        started.set_result(pool)
+
+    threading.Thread(target=start, name="libext-start-workers", daemon=True).start()
+    return started
+
+
 def ordered_map(
     fn: Callable[[T], R], items: Iterable[T], workers: int, *, inline_first: int = 1
 ) -> Iterator[R]:
@@ -137,29 +166,44 @@ def ordered_map(
 
     With ``workers`` 0 this is a plain ``map`` in the calling process. Otherwise the first
     ``inline_first`` items are still done here (a small file or a one-page harvest is over
-    before a worker would have started), then the process's pool of ``workers`` processes
-    takes the rest, keeping up to two items per worker in flight. An exception raised by
-    ``fn`` is raised here, for the item it belongs to; one raised by ``items`` itself is raised
-    after the items before it, as a plain loop would; closing the iterator early cancels what
-    is in flight. ``fn`` must be a module-level function (it is pickled by name).
+    before a worker would have started); when there are more, the process's pool of
+    ``workers`` processes is started meanwhile and takes the rest, keeping up to two items per
+    worker in flight. An exception raised by ``fn`` is raised here, for the item it belongs
+    to; one raised by ``items`` itself is raised after the items before it, as a plain loop
+    would; closing the iterator early cancels what is in flight. ``fn`` must be a module-level
+    function (it is pickled by name).
     """
     iterator = iter(items)
     if workers <= 0:
         yield from map(fn, iterator)
         return
-    for _ in range(inline_first):
+    ahead: list[T] = []
+    failure: BaseException | None = None  # raised by ``items``, once the work before is out
+    exhausted = False
+    while len(ahead) <= inline_first:  # one item more than done here: are workers needed?
         try:
-            item = next(iterator)
+            ahead.append(next(iterator))
         except StopIteration:
-            return
-        yield fn(item)
-    pool = _acquire(workers)
+            exhausted = True
+            break
+        except Exception as exc:
+            failure, exhausted = exc, True
+            break
+    if len(ahead) <= inline_first:
+        yield from map(fn, ahead)
+        if failure is not None:
+            raise failure
+        return
+    started = _start_pool(workers)
+    pool: ProcessPoolExecutor | None = None
     broken = False
     pending: deque[Future[R]] = deque()
     window = 2 * workers
-    failure: BaseException | None = None  # raised by ``items``, once the work before is out
-    exhausted = False
     try:
+        for item in ahead[:inline_first]:
+            yield fn(item)
+        pool = started.result()
+        pending.append(pool.submit(fn, ahead[-1]))
         while True:
             while not exhausted and len(pending) < window:
                 try:
@@ -183,6 +227,12 @@ def ordered_map(
     finally:
         for future in pending:
             future.cancel()
-        _release(pool, broken)
+        if pool is None:
+            # Stopped before the workers were used (an error, or the caller closed the
+            # iterator): the pool still started, and must still be let go of.
+            with contextlib.suppress(BaseException):
+                pool = started.result()
+        if pool is not None:
+            _release(pool, broken)
     if failure is not None:
         raise failure

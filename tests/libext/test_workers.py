@@ -77,6 +77,31 @@ def test_an_error_of_the_input_comes_after_the_results_before_it() -> None:
     assert seen == [0, 1, 4, 9, 16]
 
 
+def test_workers_start_while_the_first_items_are_read_here_and_are_let_go_of() -> None:
+    """The pool starts in the background during the items done in the calling process; a
+    caller that stops there (an error, a closed iterator) still leaves no pool behind."""
+    from libext import workers
+
+    mapped = ordered_map(square, range(10), 2, inline_first=2)
+    assert [next(mapped), next(mapped)] == [0, 1]
+    mapped.close()
+    assert workers._pools == {}
+    assert list(ordered_map(square, range(10), 2, inline_first=2)) == [n * n for n in range(10)]
+    assert workers._pools == {}
+
+
+def test_an_input_error_among_the_first_items_comes_after_them() -> None:
+    def items():
+        yield 2
+        raise ValueError("the file ends here")
+
+    seen = []
+    with pytest.raises(ValueError, match="the file ends here"):
+        for value in ordered_map(square, items(), 2, inline_first=1):
+            seen.append(value)
+    assert seen == [4]
+
+
 def _use_workers_then_return() -> None:
     assert sum(ordered_map(square, range(10), 2, inline_first=0)) == 285
 
