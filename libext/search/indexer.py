@@ -530,6 +530,10 @@ class SearchIndexer:
         """Write cluster rows, facet rows and full-text rows of built documents."""
         if not docs:
             return
+        # In id order: FTS5 writes out its pending terms as a new segment whenever a row's
+        # rowid is not above the last one's, so rows out of order cost a segment each (and
+        # merges later), several times the insert itself.
+        docs = sorted(docs, key=lambda doc: doc.cluster_id)
         now = utcnow()
         ids = [doc.cluster_id for doc in docs]
         stored: set[int] = set()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from libext.models import Library, Record
 from libext.models.search import SearchCluster, SearchMember
 from libext.search.documents import MemberData, SearchDoc
+from libext.search.engine import SearchEngine
 from libext.search.indexer import SearchIndexer
 from libext.search.service import run_search
 from tests.search.test_clusterkey import book
@@ -269,8 +270,16 @@ def test_documents_prepared_with_records_equal_those_built_from_members(
         built.append(cluster_id)
         return build_doc(cluster_id, members)
 
+    index = SearchEngine.index
+    orders: list[list[int]] = []
+
+    def ordered(self: SearchEngine, session: Session, docs: list[SearchDoc], **kw: bool) -> None:
+        orders.append([doc.cluster_id for doc in docs])
+        index(self, session, docs, **kw)
+
     monkeypatch.setattr(indexer.SearchIndexer, "store_docs", capture)
     monkeypatch.setattr(indexer, "build_doc", counted)
+    monkeypatch.setattr(SearchEngine, "index", ordered)
     with app.app_context():
         state = app.extensions["libext"]
         session = state.db.session
@@ -290,5 +299,7 @@ def test_documents_prepared_with_records_equal_those_built_from_members(
         assert len(written) == len(ids) == len(built)
         for cluster_id in ids:
             assert written[cluster_id] == loaded[cluster_id], cluster_id
+        # Full-text rows go in in id order (FTS5 writes a segment per row out of order).
+        assert orders and all(ids == sorted(ids) for ids in orders)
         libraries = {code for doc in loaded.values() for _, code in doc.facets if _ == "library"}
         assert len(libraries) >= 3 and max(d.library_count for d in loaded.values()) >= 2
