@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any, Literal
 
 import pymarc
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from libext.models import Holding, Library, Record, utcnow
@@ -367,26 +367,29 @@ class RecordStore:
         values = [rec.__dict__ for rec in self._new]
         rows = [{key: v.get(key) for key in columns} for v in values]
         with self.session.no_autoflush:
-            # A plain executemany, then the ids read back by (library, local id), which is
-            # unique: INSERT … RETURNING in parameter order ran one statement per row on
-            # SQLite, which cost more than the rest of the write.
-            insert_rows(self.session, table, rows)
-            by_key: dict[tuple[int, str], int] = {}
-            wanted: dict[int, list[str]] = {}
-            for v in values:
-                wanted.setdefault(v["library_id"], []).append(v["local_id"])
-            for library_id, local_ids in wanted.items():
-                for start in range(0, len(local_ids), 500):
-                    chunk = local_ids[start : start + 500]
-                    for new_id, local_id in self.session.execute(
-                        select(table.c.id, table.c.local_id).where(
-                            table.c.library_id == library_id, table.c.local_id.in_(chunk)
-                        )
-                    ):
-                        by_key[(library_id, local_id)] = new_id
+
+            def read_back() -> list[int]:
+                # By (library, local id), which is unique: INSERT … RETURNING in parameter
+                # order ran one statement per row on SQLite.
+                by_key: dict[tuple[int, str], int] = {}
+                wanted: dict[int, list[str]] = {}
+                for v in values:
+                    wanted.setdefault(v["library_id"], []).append(v["local_id"])
+                for library_id, local_ids in wanted.items():
+                    for start in range(0, len(local_ids), 500):
+                        chunk = local_ids[start : start + 500]
+                        for new_id, local_id in self.session.execute(
+                            select(table.c.id, table.c.local_id).where(
+                                table.c.library_id == library_id, table.c.local_id.in_(chunk)
+                            )
+                        ):
+                            by_key[(library_id, local_id)] = new_id
+                return [by_key[(v["library_id"], v["local_id"])] for v in values]
+
+            ids = inserted_ids(self.session, table, rows, read_back)
         holding_rows = []
-        for rec, v in zip(self._new, values, strict=True):
-            new_id = v["id"] = by_key[(v["library_id"], v["local_id"])]
+        for rec, v, new_id in zip(self._new, values, ids, strict=True):
+            v["id"] = new_id
             library_id = v["library_id"]
             for c, b, loc, s in self._new_holdings.get(id(rec), ()):
                 holding_rows.append(
@@ -441,15 +444,75 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, object]
     """
     if not rows:
         return
+    keys = list(rows[0])
+    if not _execute_many(session, insert(table), {k: table.c[k] for k in keys}, rows):
+        session.execute(insert(table), rows)
+
+
+def update_rows(
+    session: Session, table: Table, rows: Sequence[dict[str, object]], key: str = "id"
+) -> None:
+    """UPDATE the rows of ``table`` whose ``key`` column has each row's ``key`` value, setting
+    the row's other values: one driver ``executemany``, as :func:`insert_rows`."""
+    if not rows:
+        return
+    names = [k for k in rows[0] if k != key]
+    statement = (
+        table.update()
+        .where(table.c[key] == bindparam("_key"))
+        .values({name: bindparam(name) for name in names})
+    )
+    columns = {name: table.c[name] for name in names}
+    columns["_key"] = table.c[key]
+    renamed = [{**row, "_key": row[key]} for row in rows]
+    if not _execute_many(session, statement, columns, renamed):  # pragma: no cover
+        session.execute(statement, renamed)
+
+
+def inserted_ids(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, object]],
+    read_back: Callable[[], Sequence[int]],
+) -> list[int]:
+    """INSERT ``rows`` (as :func:`insert_rows`) and return the ids they got, in row order.
+
+    On SQLite the table's largest id is read before and after: SQLite gives a new row the
+    largest id + 1, so when the two differ by exactly the number of rows, the ids in between
+    are these rows', in order (a row another connection slipped in would widen the gap). In
+    any other case ``read_back`` reads them back (by a unique key the rows carry).
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    largest = select(func.max(table.c.id))
+    before = None
+    if connection.dialect.name == "sqlite":
+        before = connection.execute(largest).scalar() or 0
+    insert_rows(session, table, rows)
+    if before is not None:
+        after = connection.execute(largest).scalar() or 0
+        if after - before == len(rows):
+            return list(range(before + 1, after + 1))
+    ids = list(read_back())
+    if len(ids) != len(rows):  # pragma: no cover - the key is unique
+        raise RuntimeError(f"{table.name}: {len(rows)} rows inserted, {len(ids)} read back")
+    return ids
+
+
+def _execute_many(
+    session: Session, statement: Any, columns: dict[str, Any], rows: Sequence[dict[str, Any]]
+) -> bool:
+    """Run ``statement`` once per row with the driver's ``executemany``; ``columns`` maps each
+    parameter name to its column (for the type's bind processor). False, and nothing run,
+    when the compiled statement wants other parameters (defaults SQLAlchemy must compute)."""
     connection = session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
     order = (compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-    if set(order) != set(keys):  # defaults to compute: not ours to reimplement
-        session.execute(insert(table), rows)
-        return
-    processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order]
+    if set(order) != set(columns):
+        return False
+    processors = [columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order]
     converted = [(i, p) for i, p in enumerate(processors) if p is not None]
     params: list[Any]
     if compiled.positional:
@@ -470,10 +533,11 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, object]
             named = [(order[i], p) for i, p in converted]
             for n, row in enumerate(rows):
                 copy = dict(row)
-                for key, process in named:
-                    copy[key] = process(copy[key])
+                for name, process in named:
+                    copy[name] = process(copy[name])
                 params[n] = copy
     connection.exec_driver_sql(str(compiled), params)
+    return True
 
 
 def _columns(record: pymarc.Record, data: Extracted, marc_bytes: bytes) -> dict[str, object]:

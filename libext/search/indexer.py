@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import pymarc
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from libext.models import Holding, Library, Record
@@ -27,7 +28,7 @@ from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
 from libext.search.documents import MemberData, SearchDoc, add_libraries, build_doc, member_doc
 from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
-from libext.store import insert_rows, prepared_extras
+from libext.store import insert_rows, inserted_ids, prepared_extras, update_rows
 from marc.extract import ByTag, Extracted, extract
 
 __all__ = [
@@ -299,11 +300,29 @@ class _Batch:
         session = self.session
         real: dict[int, int] = {}
         if self.new_clusters:
+            # Rows to give the new clusters their ids (their documents fill them in later),
+            # each with a key of its own until then, to find it by if need be.
             now = utcnow()
-            ids = session.scalars(
-                insert(SearchCluster).returning(SearchCluster.id, sort_by_parameter_order=True),
-                [{"key": "", "updated": now} for _ in range(self.new_clusters)],
-            ).all()
+            token = f"new {uuid.uuid4().hex} "  # real keys start with "isbn:" or "work:"
+            blank = {
+                "representative_id": None, "title": "", "authors": "", "year": None,
+                "isbns": "", "material_type": "", "language": "", "title_sort": b"",
+                "library_count": 0, "facet_ids": b"", "updated": now,
+            }  # fmt: skip
+            rows = [{"key": f"{token}{n}", **blank} for n in range(self.new_clusters)]
+            table = SearchCluster.__table__
+
+            def read_back() -> list[int]:
+                keys: dict[str, int] = {}
+                for chunk in _chunks([row["key"] for row in rows]):
+                    keys.update(
+                        session.execute(
+                            select(table.c.key, table.c.id).where(table.c.key.in_(chunk))
+                        ).all()
+                    )
+                return [keys[row["key"]] for row in rows]
+
+            ids = inserted_ids(session, table, rows, read_back)
             real = {-(n + 1): cluster_id for n, cluster_id in enumerate(ids)}
         self.real = real
         touched = list(self.touched)
@@ -322,7 +341,7 @@ class _Batch:
                 "manual": member.manual,
             }
             if record_id in self.original:
-                updates.append({**row, "b_record_id": record_id})
+                updates.append({**row, "record_id": record_id})
             else:
                 inserts.append({**row, "record_id": record_id})
             isbn_rows += [{"isbn": i, "record_id": record_id} for i in self.isbns_of[record_id]]
@@ -332,11 +351,7 @@ class _Batch:
             session.execute(delete(member_table).where(member_table.c.record_id.in_(chunk)))
         for chunk in _chunks(touched):
             session.execute(delete(isbn_table).where(isbn_table.c.record_id.in_(chunk)))
-        if updates:
-            session.execute(
-                update(member_table).where(member_table.c.record_id == bindparam("b_record_id")),
-                updates,
-            )
+        update_rows(session, member_table, updates, key="record_id")
         if inserts:
             insert_rows(session, member_table, inserts)
         if isbn_rows:
@@ -548,12 +563,11 @@ class SearchIndexer:
             doc.facet_codes = pack(doc_codes)
             row = _cluster_row(doc, keys.get(doc.cluster_id, ""), doc.representative_id, now)
             if doc.cluster_id in stored:
-                updates.append({**row, "b_id": doc.cluster_id})
+                updates.append({**row, "id": doc.cluster_id})
             else:
                 inserts.append({**row, "id": doc.cluster_id})
         table = SearchCluster.__table__
-        if updates:
-            self.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+        update_rows(self.session, table, updates)
         if inserts:
             insert_rows(self.session, table, inserts)
         _expire(self.session, (SearchCluster,))
