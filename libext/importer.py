@@ -30,13 +30,13 @@ import pymarc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from libext.bulk import insert_rows
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
 from libext.store import (
     Prepared,
     Preparer,
     RecordStore,
-    insert_rows,
     prepare,
     prepare_extracted,
 )

@@ -26,8 +26,9 @@ import pymarc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from libext.bulk import any_of, insert_rows
 from libext.models import Library, MatchKey, Record
-from libext.store import RecordStore, insert_rows, prepared_extras
+from libext.store import RecordStore, prepared_extras
 from marc.extract import Extracted
 from marc.isbn import isbn_candidates, normalize_issn
 from marc.pickling import flat_pickle
@@ -169,7 +170,7 @@ class Matcher:
                     select(MatchKey.kind, MatchKey.value, MatchKey.record_id).where(
                         MatchKey.library_id == self.library.id,
                         MatchKey.kind == kind,
-                        MatchKey.value.in_(values[start : start + 400]),
+                        any_of(self.session, MatchKey.value, values[start : start + 400]),
                     )
                 )
                 for row_kind, value, record_id in rows:
@@ -180,7 +181,7 @@ class Matcher:
             with self.session.no_autoflush:
                 for rec in self.session.scalars(
                     select(Record)
-                    .where(Record.id.in_(ids[start : start + 500]))
+                    .where(any_of(self.session, Record.id, ids[start : start + 500]))
                     .options(selectinload(Record.holdings))
                 ):
                     records[rec.id] = rec
@@ -265,20 +266,20 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
     rows: list[dict[str, object]] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        session.execute(delete(MatchKey).where(MatchKey.record_id.in_(chunk)))
+        session.execute(delete(MatchKey).where(any_of(session, MatchKey.record_id, chunk)))
         # Records saved in prepared form come with their keys; only the others are read.
         known = [rid for rid in chunk if rid in ready]
         unread = [rid for rid in chunk if rid not in ready]
         found: dict[int, tuple[int, list[tuple[str, str]]]] = {}
         if known:
             for rid, library_id in session.execute(
-                select(Record.id, Record.library_id).where(Record.id.in_(known))
+                select(Record.id, Record.library_id).where(any_of(session, Record.id, known))
             ):
                 found[rid] = (library_id, ready[rid])  # type: ignore[assignment]
         if unread:
             for rec in session.execute(
                 select(Record.id, Record.library_id, Record.marc, Record.isbns, Record.issns).where(
-                    Record.id.in_(unread)
+                    any_of(session, Record.id, unread)
                 )
             ):
                 columns = {"isbns": rec.isbns, "issns": rec.issns}

@@ -17,13 +17,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
-from typing import Any, Literal
+from typing import Literal
 
 import pymarc
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
+from libext.bulk import any_of, insert_rows, inserted_ids
 from libext.models import Holding, Library, Record, utcnow
 from marc.extract import ByTag, Extracted, HoldingData, extract, holdings_from_record
 from marc.pickling import flat_pickle
@@ -247,7 +247,10 @@ class RecordStore:
             with self.session.no_autoflush:
                 found = self.session.scalars(
                     select(Record)
-                    .where(Record.library_id == library.id, Record.local_id.in_(chunk))
+                    .where(
+                        Record.library_id == library.id,
+                        any_of(self.session, Record.local_id, chunk),
+                    )
                     .options(selectinload(Record.holdings))
                 )
                 by_id = {rec.local_id: rec for rec in found}
@@ -380,7 +383,8 @@ class RecordStore:
                         chunk = local_ids[start : start + 500]
                         for new_id, local_id in self.session.execute(
                             select(table.c.id, table.c.local_id).where(
-                                table.c.library_id == library_id, table.c.local_id.in_(chunk)
+                                table.c.library_id == library_id,
+                                any_of(self.session, table.c.local_id, chunk),
                             )
                         ):
                             by_key[(library_id, local_id)] = new_id
@@ -431,113 +435,6 @@ class RecordStore:
             return self._new_holdings[id(existing)] == rows
         current = [(h.call_number, h.barcode, h.location, h.status) for h in existing.holdings]
         return current == rows
-
-
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) with the driver's own ``executemany``.
-
-    ``session.execute(insert(table), rows)`` does the same, but processes every row's
-    parameters in Python first, which for a bulk load cost more than the database's work.
-    The statement is compiled once, the column types' bind processors (datetimes on SQLite)
-    applied once per value, and the rows passed to the driver as they are. When the rows
-    leave out a column that has a Python-side default, SQLAlchemy's own path fills it in.
-    """
-    if not rows:
-        return
-    keys = list(rows[0])
-    if not _execute_many(session, insert(table), {k: table.c[k] for k in keys}, rows):
-        session.execute(insert(table), rows)
-
-
-def update_rows(
-    session: Session, table: Table, rows: Sequence[dict[str, object]], key: str = "id"
-) -> None:
-    """UPDATE the rows of ``table`` whose ``key`` column has each row's ``key`` value, setting
-    the row's other values: one driver ``executemany``, as :func:`insert_rows`."""
-    if not rows:
-        return
-    names = [k for k in rows[0] if k != key]
-    statement = (
-        table.update()
-        .where(table.c[key] == bindparam("_key"))
-        .values({name: bindparam(name) for name in names})
-    )
-    columns = {name: table.c[name] for name in names}
-    columns["_key"] = table.c[key]
-    renamed = [{**row, "_key": row[key]} for row in rows]
-    if not _execute_many(session, statement, columns, renamed):  # pragma: no cover
-        session.execute(statement, renamed)
-
-
-def inserted_ids(
-    session: Session,
-    table: Table,
-    rows: Sequence[dict[str, object]],
-    read_back: Callable[[], Sequence[int]],
-) -> list[int]:
-    """INSERT ``rows`` (as :func:`insert_rows`) and return the ids they got, in row order.
-
-    On SQLite the table's largest id is read before and after: SQLite gives a new row the
-    largest id + 1, so when the two differ by exactly the number of rows, the ids in between
-    are these rows', in order (a row another connection slipped in would widen the gap). In
-    any other case ``read_back`` reads them back (by a unique key the rows carry).
-    """
-    if not rows:
-        return []
-    connection = session.connection()
-    largest = select(func.max(table.c.id))
-    before = None
-    if connection.dialect.name == "sqlite":
-        before = connection.execute(largest).scalar() or 0
-    insert_rows(session, table, rows)
-    if before is not None:
-        after = connection.execute(largest).scalar() or 0
-        if after - before == len(rows):
-            return list(range(before + 1, after + 1))
-    ids = list(read_back())
-    if len(ids) != len(rows):  # pragma: no cover - the key is unique
-        raise RuntimeError(f"{table.name}: {len(rows)} rows inserted, {len(ids)} read back")
-    return ids
-
-
-def _execute_many(
-    session: Session, statement: Any, columns: dict[str, Any], rows: Sequence[dict[str, Any]]
-) -> bool:
-    """Run ``statement`` once per row with the driver's ``executemany``; ``columns`` maps each
-    parameter name to its column (for the type's bind processor). False, and nothing run,
-    when the compiled statement wants other parameters (defaults SQLAlchemy must compute)."""
-    connection = session.connection()
-    dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-    order = (compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-    if set(order) != set(columns):
-        return False
-    processors = [columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order]
-    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
-    params: list[Any]
-    if compiled.positional:
-        getter = itemgetter(*order)  # one C call per row instead of a Python loop
-        if len(order) == 1:
-            params = [(getter(row),) for row in rows]
-        else:
-            params = [getter(row) for row in rows]
-        if converted:
-            for n, values in enumerate(params):
-                fixed = list(values)
-                for i, process in converted:
-                    fixed[i] = process(fixed[i])
-                params[n] = tuple(fixed)
-    else:
-        params = list(rows)
-        if converted:
-            named = [(order[i], p) for i, p in converted]
-            for n, row in enumerate(rows):
-                copy = dict(row)
-                for name, process in named:
-                    copy[name] = process(copy[name])
-                params[n] = copy
-    connection.exec_driver_sql(str(compiled), params)
-    return True
 
 
 def _columns(record: pymarc.Record, data: Extracted, marc_bytes: bytes) -> dict[str, object]:

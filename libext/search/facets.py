@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from libext.bulk import any_of, inserted_ids
 from libext.models.search import SearchFacet
 from libext.search.documents import FACETS
 
@@ -59,23 +60,36 @@ class FacetCodes:
         and one insert of the values not yet stored (numbered in order of first use)."""
         missing = list(dict.fromkeys(p for pairs in groups for p in pairs if p not in self.known))
         if missing:
-            values = sorted({v for _f, v in missing})
-            for start in range(0, len(values), 500):
-                rows = self.session.execute(
-                    select(SearchFacet.id, SearchFacet.facet, SearchFacet.value).where(
-                        SearchFacet.value.in_(values[start : start + 500])
-                    )
-                ).all()
-                for row_id, facet, value in rows:
-                    self.known[(facet, value)] = row_id
+            self._look_up(missing)
             new = [p for p in missing if p not in self.known]
             if new:
-                ids = self.session.scalars(
-                    insert(SearchFacet).returning(SearchFacet.id, sort_by_parameter_order=True),
-                    [{"facet": facet, "value": value} for facet, value in new],
-                ).all()
+                table = SearchFacet.__table__
+                rows = [{"facet": facet, "value": value} for facet, value in new]
+
+                def read_back() -> list[int]:
+                    self._look_up(new)
+                    return [self.known[p] for p in new]
+
+                ids = inserted_ids(self.session, table, rows, read_back)
                 self.known.update(zip(new, ids, strict=True))
         return [[self.known[p] * 8 + _KIND[p[0]] for p in pairs] for pairs in groups]
+
+    def _look_up(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Learn the stored codes of these pairs: per facet, so that (facet, value IN …)
+        seeks the unique index (a look-up by value alone read the whole table)."""
+        by_facet: dict[str, list[str]] = {}
+        for facet, value in pairs:
+            by_facet.setdefault(facet, []).append(value)
+        for facet, values in by_facet.items():
+            for start in range(0, len(values), 500):
+                rows = self.session.execute(
+                    select(SearchFacet.id, SearchFacet.value).where(
+                        SearchFacet.facet == facet,
+                        any_of(self.session, SearchFacet.value, values[start : start + 500]),
+                    )
+                )
+                for row_id, value in rows:
+                    self.known[(facet, value)] = row_id
 
     def bulk_codes(
         self, pairs: Sequence[tuple[str, str]], next_id: list[int], new: list[dict[str, Any]]

@@ -21,6 +21,7 @@ import pymarc
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from libext.bulk import any_of, insert_rows, inserted_ids, update_rows
 from libext.models import Holding, Library, Record
 from libext.models.base import utcnow
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
@@ -28,7 +29,7 @@ from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
 from libext.search.documents import MemberData, SearchDoc, add_libraries, build_doc, member_doc
 from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
-from libext.store import insert_rows, inserted_ids, prepared_extras, update_rows
+from libext.store import prepared_extras
 from marc.extract import ByTag, Extracted, extract
 
 __all__ = [
@@ -190,23 +191,31 @@ class _Batch:
             SearchMember.facts,
         )
         for chunk in _chunks(touched_ids):
-            self._load(session.execute(select(*cols).where(SearchMember.record_id.in_(chunk))))
+            self._load(
+                session.execute(select(*cols).where(any_of(session, SearchMember.record_id, chunk)))
+            )
         self.original = set(self.members)
         for chunk in _chunks(isbns):
             rows = session.execute(
                 select(SearchIsbn.isbn, *cols)
                 .join(SearchMember, SearchMember.record_id == SearchIsbn.record_id)
-                .where(SearchIsbn.isbn.in_(chunk))
+                .where(any_of(session, SearchIsbn.isbn, chunk))
             ).all()
             self._load(row[1:] for row in rows)
             for row in rows:
                 self.by_isbn.setdefault(row[0], set()).add(row[1])
                 self.isbns_of[row[1]] = (*self.isbns_of.get(row[1], ()), row[0])
         for chunk in _chunks(keys):
-            self._load(session.execute(select(*cols).where(SearchMember.work_key.in_(chunk))))
+            self._load(
+                session.execute(select(*cols).where(any_of(session, SearchMember.work_key, chunk)))
+            )
         cluster_ids = sorted({m.cluster_id for m in self.members.values()})
         for chunk in _chunks(cluster_ids):
-            self._load(session.execute(select(*cols).where(SearchMember.cluster_id.in_(chunk))))
+            self._load(
+                session.execute(
+                    select(*cols).where(any_of(session, SearchMember.cluster_id, chunk))
+                )
+            )
         for record_id, member in self.members.items():
             self.clusters.setdefault(member.cluster_id, set()).add(record_id)
             self.by_key.setdefault(member.work_key, set()).add(record_id)
@@ -317,7 +326,9 @@ class _Batch:
                 for chunk in _chunks([row["key"] for row in rows]):
                     keys.update(
                         session.execute(
-                            select(table.c.key, table.c.id).where(table.c.key.in_(chunk))
+                            select(table.c.key, table.c.id).where(
+                                any_of(session, table.c.key, chunk)
+                            )
                         ).all()
                     )
                 return [keys[row["key"]] for row in rows]
@@ -348,9 +359,13 @@ class _Batch:
         member_table = SearchMember.__table__
         isbn_table = SearchIsbn.__table__
         for chunk in _chunks(gone):
-            session.execute(delete(member_table).where(member_table.c.record_id.in_(chunk)))
+            session.execute(
+                delete(member_table).where(any_of(session, member_table.c.record_id, chunk))
+            )
         for chunk in _chunks(touched):
-            session.execute(delete(isbn_table).where(isbn_table.c.record_id.in_(chunk)))
+            session.execute(
+                delete(isbn_table).where(any_of(session, isbn_table.c.record_id, chunk))
+            )
         update_rows(session, member_table, updates, key="record_id")
         if inserts:
             insert_rows(session, member_table, inserts)
@@ -418,7 +433,7 @@ class SearchIndexer:
             rows = self.session.execute(
                 select(Record.id, Record.deleted, Library.code)
                 .join(Library, Library.id == Record.library_id)
-                .where(Record.id.in_(chunk))
+                .where(any_of(self.session, Record.id, chunk))
                 .order_by(Record.id)
             ).all()
             # Only live records without prepared facts are read back (their MARC parsed).
@@ -427,14 +442,16 @@ class SearchIndexer:
             if unread:
                 marc_of = dict(
                     self.session.execute(
-                        select(Record.id, Record.marc).where(Record.id.in_(unread))
+                        select(Record.id, Record.marc).where(
+                            any_of(self.session, Record.id, unread)
+                        )
                     ).all()
                 )
             holders: dict[int, list[str]] = {}
             for record_id, code in self.session.execute(
                 select(Holding.record_id, Library.code)
                 .join(Library, Library.id == Holding.library_id)
-                .where(Holding.record_id.in_(chunk))
+                .where(any_of(self.session, Holding.record_id, chunk))
                 .order_by(Holding.record_id, Holding.id)
             ):
                 holders.setdefault(record_id, []).append(code)
@@ -516,7 +533,7 @@ class SearchIndexer:
         for start in range(0, len(ids), 500):
             rows = self.session.execute(
                 select(SearchMember.record_id, SearchMember.cluster_id, SearchMember.facts)
-                .where(SearchMember.cluster_id.in_(ids[start : start + 500]))
+                .where(any_of(self.session, SearchMember.cluster_id, ids[start : start + 500]))
                 .order_by(SearchMember.record_id)
             ).all()
             for record_id, cluster_id, facts in rows:
@@ -554,7 +571,9 @@ class SearchIndexer:
         stored: set[int] = set()
         for chunk in _chunks(ids):
             stored.update(
-                self.session.scalars(select(SearchCluster.id).where(SearchCluster.id.in_(chunk)))
+                self.session.scalars(
+                    select(SearchCluster.id).where(any_of(self.session, SearchCluster.id, chunk))
+                )
             )
         codes = self.facet_codes.codes_many([doc.facets for doc in docs])
         updates: list[dict[str, Any]] = []

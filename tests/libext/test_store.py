@@ -7,11 +7,9 @@ import unicodedata
 import pymarc
 import pytest
 from flask import Flask
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
 
 from libext.models import Library, Record
-from libext.store import RecordStore, insert_rows, inserted_ids, update_rows
+from libext.store import RecordStore
 
 
 def make_record(control: str = "vn001", title: str = "Truyện Kiều", **extra: str) -> pymarc.Record:
@@ -194,63 +192,3 @@ def test_koha_952_items_become_holdings(store: RecordStore) -> None:
     assert [(h.call_number, h.barcode, h.status) for h in rec.holdings] == [
         ("895.92 NG-D", "3900001", "lost")
     ]
-
-
-def _library_rows(names: list[str]) -> list[dict[str, object]]:
-    return [{"code": name, "name": f"Thư viện {name}", "isil": None} for name in names]
-
-
-def _ids_by_code(store: RecordStore, names: list[str]) -> list[int]:
-    session = store.session
-    by_code = dict(session.execute(select(Library.code, Library.id)).all())
-    return [by_code[name] for name in names]
-
-
-@pytest.mark.parametrize("interloper", [False, True])
-def test_inserted_ids_are_the_rows_ids_in_order(
-    store: RecordStore, monkeypatch: pytest.MonkeyPatch, interloper: bool
-) -> None:
-    """The ids of bulk-inserted rows: worked out from the largest id on SQLite, read back
-    by a unique key otherwise, or when another row went in meanwhile."""
-    import libext.store as store_module
-
-    session = store.session
-    table = Library.__table__
-    if interloper:  # a row inserted between the largest id read and ours
-        insert_rows = store_module.insert_rows
-
-        def slipped_in(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
-            insert_rows(session, table, _library_rows(["XEN"]))
-            insert_rows(session, table, rows)
-
-        monkeypatch.setattr(store_module, "insert_rows", slipped_in)
-    names = [f"L{n:03d}" for n in range(30)]
-    read_back_calls = []
-
-    def read_back() -> list[int]:
-        read_back_calls.append(1)
-        return _ids_by_code(store, names)
-
-    ids = inserted_ids(session, table, _library_rows(names), read_back)
-    assert ids == _ids_by_code(store, names)
-    fast = session.get_bind().dialect.name == "sqlite" and not interloper
-    assert read_back_calls == ([] if fast else [1])
-
-
-def test_update_rows_sets_each_rows_values_by_its_key(store: RecordStore) -> None:
-    session = store.session
-    table = Library.__table__
-    names = ["A01", "A02", "A03"]
-    insert_rows(session, table, _library_rows(names))
-    ids = _ids_by_code(store, names)
-    update_rows(
-        session,
-        table,
-        [{"id": i, "name": f"Tên {n}", "isil": f"VN-{n}"} for n, i in enumerate(ids)],
-    )
-    update_rows(session, table, [{"code": "A03", "name": "Thư viện xã"}], key="code")
-    rows = session.execute(
-        select(Library.code, Library.name, Library.isil).where(Library.code.in_(names))
-    ).all()
-    assert sorted(rows) == [("A01", "Tên 0", "VN-0"), ("A02", "Tên 1", "VN-1"),
-                            ("A03", "Thư viện xã", "VN-2")]  # fmt: skip
