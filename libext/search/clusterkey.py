@@ -29,6 +29,7 @@ import pymarc
 from libext.search.folding import fold, fold_tokens
 from marc.extract import RecordLike, authors_of, imprint_of, trim_punctuation, year_of
 from marc.isbn import isbn_candidates
+from marc.pickling import flat_pickle
 
 __all__ = ["EditionFacts", "edition_facts", "edition_number", "same_edition", "title_key"]
 
@@ -65,6 +66,7 @@ _NUMBER = re.compile(r"\d{1,5}")
 _CM = re.compile(r"(\d{1,3})(?:[.,]\d)?\s*(?:cm|mm)", re.I)
 
 
+@flat_pickle
 @dataclass(frozen=True, slots=True)
 class EditionFacts:
     """What clustering compares about one record (all text folded)."""

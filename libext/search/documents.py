@@ -15,6 +15,7 @@ from libext.search.collation import sort_key
 from libext.search.folding import exact_tokens, fold_tokens
 from marc.extract import Extracted
 from marc.isbn import isbn13_to_10
+from marc.pickling import flat_pickle
 
 __all__ = [
     "FACETS",
@@ -83,6 +84,7 @@ class MemberData:
     completeness: int = 0  # larger is more complete (fields and bytes): picks the record shown
 
 
+@flat_pickle
 @dataclass(slots=True)
 class SearchDoc:
     """The indexed form of one cluster."""

@@ -31,6 +31,7 @@ from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
 from libext.store import prepared_extras
 from marc.extract import ByTag, Extracted, extract
+from marc.pickling import flat_pickle
 
 __all__ = [
     "PREPARER_NAME",
@@ -87,6 +88,7 @@ class _Member:
         return self.facts
 
 
+@flat_pickle
 @dataclasses.dataclass(slots=True)
 class MemberPrep:
     """What indexing needs of one record, worked out from the parsed record: its clustering

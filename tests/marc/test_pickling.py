@@ -45,3 +45,16 @@ def test_read_results_and_prepared_records_survive_the_trip(tmp_path) -> None:
         result.record = None
         assert pickle.loads(pickle.dumps(result)) == result
         assert pickle.loads(pickle.dumps(prepared)) == prepared
+
+
+def test_search_preparations_survive_the_trip(tmp_path) -> None:
+    """What the search preparer sends back from a reading worker: facts, payload, document."""
+    from libext.search.indexer import member_prep
+
+    path = write_iso(tmp_path / "two.mrc", many(2))
+    for result in MarcReader(path):
+        assert result.record is not None
+        prep = member_prep(result.record, result.marc)
+        again = pickle.loads(pickle.dumps(prep))
+        assert again == prep and again.doc == prep.doc and again.facts == prep.facts
+        assert type(again.facts.publisher) is frozenset
