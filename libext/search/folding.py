@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
@@ -80,6 +81,13 @@ def fold(text: str) -> str:
     """Return ``text`` case-folded, without diacritics, đ/Đ as d (compatibility forms too)."""
     if text.isascii():
         return text.lower()
+    return _fold(text)
+
+
+# Catalogue text repeats (authors, publishers, places, subjects, series): folding each value
+# once per process rather than once per record saves most of the Unicode work of indexing.
+@lru_cache(maxsize=8192)
+def _fold(text: str) -> str:
     # NFKD splits precomposed letters into base + marks whatever the input's normal form,
     # and also unfolds compatibility forms (full-width letters, ligatures such as "ﬁ").
     decomposed = unicodedata.normalize("NFKD", text).casefold()
@@ -93,6 +101,11 @@ def exact(text: str) -> str:
     """Return the exact form: NFC, lower-cased, diacritics kept."""
     if text.isascii():
         return text.lower()
+    return _exact(text)
+
+
+@lru_cache(maxsize=8192)
+def _exact(text: str) -> str:
     return unicodedata.normalize("NFC", text.lower()).translate(_EXACT_TABLE)
 
 
