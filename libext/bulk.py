@@ -14,7 +14,18 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -28,15 +39,22 @@ def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     at every execution (a lookup of 500 ids cost more in Python than in the database). One
     parameter costs the same whatever the list's length: an array with ``= ANY`` on
     PostgreSQL, a JSON array read by ``json_each`` on SQLite (both seek the column's index,
-    as IN does). Values must be ints or strings.
+    as IN does). Values must be of the column's kind: ints for an integer column, strings
+    for a text one (SQLite's JSON integers never equal text).
     """
+    values = list(values)
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    if name == "sqlite":
-        listed = func.json_each(bindparam(None, json.dumps(list(values)), literal_execute=False))
+        # An array of unbounded text: an array of the column's VARCHAR(n) would cut longer
+        # values to n characters, and a value that cannot be stored would then match one.
+        item = Text() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(item)))
+    # SQLite's JSON functions end a string at an escaped NUL (U+0000): text with one (which
+    # MARC data may carry, with a warning) goes as a plain IN list.
+    if name == "sqlite" and not any(isinstance(v, str) and "\x00" in v for v in values):
+        listed = func.json_each(bindparam(None, json.dumps(values)))
         return column.in_(select(literal_column("value")).select_from(listed))
-    return column.in_(list(values))  # pragma: no cover - the two databases libext supports
+    return column.in_(values)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> None:

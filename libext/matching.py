@@ -266,7 +266,9 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
     rows: list[dict[str, object]] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        session.execute(delete(MatchKey).where(any_of(session, MatchKey.record_id, chunk)))
+        # The table, not the entity: an ORM delete would read back the ids it deletes.
+        keys = MatchKey.__table__
+        session.execute(delete(keys).where(any_of(session, keys.c.record_id, chunk)))
         # Records saved in prepared form come with their keys; only the others are read.
         known = [rid for rid in chunk if rid in ready]
         unread = [rid for rid in chunk if rid not in ready]

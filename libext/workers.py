@@ -230,7 +230,7 @@ def ordered_map(
         if pool is None:
             # Stopped before the workers were used (an error, or the caller closed the
             # iterator): the pool still started, and must still be let go of.
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(Exception):  # a Ctrl-C here goes on up
                 pool = started.result()
         if pool is not None:
             _release(pool, broken)

@@ -81,12 +81,9 @@ def fold(text: str) -> str:
     """Return ``text`` case-folded, without diacritics, đ/Đ as d (compatibility forms too)."""
     if text.isascii():
         return text.lower()
-    return _fold(text)
+    return _fold_cached(text) if len(text) <= _CACHED_LENGTH else _fold(text)
 
 
-# Catalogue text repeats (authors, publishers, places, subjects, series): folding each value
-# once per process rather than once per record saves most of the Unicode work of indexing.
-@lru_cache(maxsize=8192)
 def _fold(text: str) -> str:
     # NFKD splits precomposed letters into base + marks whatever the input's normal form,
     # and also unfolds compatibility forms (full-width letters, ligatures such as "ﬁ").
@@ -101,12 +98,19 @@ def exact(text: str) -> str:
     """Return the exact form: NFC, lower-cased, diacritics kept."""
     if text.isascii():
         return text.lower()
-    return _exact(text)
+    return _exact_cached(text) if len(text) <= _CACHED_LENGTH else _exact(text)
 
 
-@lru_cache(maxsize=8192)
 def _exact(text: str) -> str:
     return unicodedata.normalize("NFC", text.lower()).translate(_EXACT_TABLE)
+
+
+# Catalogue text repeats (authors, publishers, places, subjects, series): folding each such
+# value once per process rather than once per record saves most of the Unicode work of
+# indexing. Long texts (notes, summaries) are unique to their record and are not kept.
+_CACHED_LENGTH = 120
+_fold_cached = lru_cache(maxsize=8192)(_fold)
+_exact_cached = lru_cache(maxsize=8192)(_exact)
 
 
 def tokenize(text: str) -> list[str]:

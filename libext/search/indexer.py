@@ -145,7 +145,8 @@ class _Prepared:
         doc = dataclasses.replace(
             self.prep.doc, cluster_id=cluster_id, representative_id=self.record_id
         )
-        return add_libraries(doc, self.library_codes)
+        # As build_doc: a library without a code adds no facet value and no count.
+        return add_libraries(doc, [code for code in self.library_codes if code])
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:

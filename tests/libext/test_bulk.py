@@ -95,6 +95,20 @@ def test_any_of_is_in(session: Session, values: list[str]) -> None:
     assert sorted(picked) == ids[1:3]
 
 
+def test_any_of_matches_whole_values_only(session: Session) -> None:
+    """A value longer than the column is not cut to fit (PostgreSQL casts to the array type),
+    and a NUL does not end the value (SQLite's JSON functions stop there; PostgreSQL cannot
+    store one at all)."""
+    longest = "X" * 32  # Library.code is VARCHAR(32)
+    insert_rows(session, Library.__table__, _library_rows([longest, "N"]))
+    found = session.scalars(select(Library.code).where(any_of(session, Library.code, ["X" * 40])))
+    assert list(found) == []
+    if session.get_bind().dialect.name == "sqlite":
+        insert_rows(session, Library.__table__, _library_rows(["N\x00UL"]))
+        query = select(Library.code).where(any_of(session, Library.code, ["N\x00UL"]))
+        assert list(session.scalars(query)) == ["N\x00UL"]
+
+
 def test_any_of_is_one_parameter_that_seeks_the_index(session: Session) -> None:
     query = select(Library.id).where(any_of(session, Library.code, ["A01", "A02", "A03"]))
     compiled = query.compile(session.get_bind())

@@ -303,3 +303,41 @@ def test_documents_prepared_with_records_equal_those_built_from_members(
         assert orders and all(ids == sorted(ids) for ids in orders)
         libraries = {code for doc in loaded.values() for _, code in doc.facets if _ == "library"}
         assert len(libraries) >= 3 and max(d.library_count for d in loaded.values()) >= 2
+
+
+def test_nul_characters_are_removed_from_saved_records(app: Flask) -> None:
+    """A NUL (U+0000) is no text (PostgreSQL and XML refuse it): the store removes it from
+    every record it saves, and such records still cluster and are found again."""
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        setup_libraries(session)
+        # two flushes: the second must find the stored author facet value, not insert it again
+        a = save(app, "HNM", "h\x001", book("Truyện Kiều", author="Nguyễn\x00Du"))
+        b = save(app, "PLY", "p1", book("Truyện Kiều", author="Nguyễn\x00Du"))
+        assert cluster_of(session, a) == cluster_of(session, b)
+        record = session.get(Record, a)
+        assert record.local_id == "h1" and b"\x00" not in record.marc
+        store = app.extensions["libext"].store()
+        library = session.scalar(select(Library).where(Library.code == "HNM"))
+        store.prefetch(library, ["h1"])
+        assert store.find(library, "h1") is record
+
+
+@pytest.mark.parametrize("codes", [["HNM"], ["HNM", "PLY", "HNM"], ["", "PLY"], []])
+def test_a_prepared_document_is_the_one_build_doc_makes(codes: list[str]) -> None:
+    import json as json_module
+
+    from libext.search.documents import build_doc
+    from libext.search.indexer import _Prepared, member_prep
+    from marc.extract import Extracted
+    from marc.writer import record_to_iso2709
+
+    record = book("Số đỏ", author="Vũ Trọng Phụng", isbn="9786042000000")
+    marc = record_to_iso2709(record)
+    prep = member_prep(record, marc)
+    held = list(dict.fromkeys(codes))
+    payload = json_module.loads(prep.payload(held))
+    member = MemberData(7, payload["libraries"], Extracted(**payload["data"]),
+                        payload["completeness"])  # fmt: skip
+    prepared = _Prepared(7, prep.facts, prep.payload(held), prep, held)
+    assert prepared.alone_doc(3) == build_doc(3, [member])
