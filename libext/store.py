@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from libext.bulk import any_of, insert_rows, inserted_ids
 from libext.models import Holding, Library, Record, utcnow
 from marc.extract import ByTag, Extracted, HoldingData, extract, holdings_from_record
+from marc.fields import remove_nul
 from marc.pickling import flat_pickle
 from marc.writer import record_to_iso2709
 from oai.source import Provenance
@@ -54,11 +55,13 @@ class SaveResult:
 
 
 def normalize_record(record: pymarc.Record) -> pymarc.Record:
-    """Bring every text of ``record`` to Unicode NFC, in place, and mark it UTF-8.
+    """Bring every text of ``record`` to Unicode NFC without NUL characters, in place, and
+    mark it UTF-8.
 
     MARC-8 conversions and NFD sources spell Vietnamese letters as base letter + combining
     marks ("ệ" as e + U+0323 + U+0302); stored and searched text is always precomposed.
     """
+    remove_nul(record)
     nfc = unicodedata.normalize
     for fld in record.fields:
         if fld.is_control_field():

@@ -10,9 +10,10 @@ differently, they fall back to the constructor: same objects, only slower.
 
 from __future__ import annotations
 
+import pymarc
 from pymarc import Field, Indicators, Subfield
 
-__all__ = ["control_field", "data_field"]
+__all__ = ["control_field", "data_field", "remove_nul"]
 
 _new = Field.__new__
 # Field.__init__ sets exactly these slots (its fourth slot, the iteration position, is set
@@ -49,3 +50,27 @@ def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Fie
     field.subfields = subfields
     field.control_field = False
     return field
+
+
+def remove_nul(record: pymarc.Record) -> list[str]:
+    """Remove NUL characters (U+0000) from every text of ``record``, in place; returns the
+    tags of the fields that had any.
+
+    A NUL is never text: some exports pad fields with them, and PostgreSQL text columns and
+    XML both refuse the character, so a record carrying one could be neither stored nor
+    exported.
+    """
+    tags: list[str] = []
+    for fld in record.fields:
+        if fld.is_control_field():
+            if fld.data and "\x00" in fld.data:
+                fld.data = fld.data.replace("\x00", "")
+                tags.append(fld.tag)
+            continue
+        if any(sub.value and "\x00" in sub.value for sub in fld.subfields):
+            fld.subfields = [
+                Subfield(sub.code, sub.value.replace("\x00", "")) if sub.value else sub
+                for sub in fld.subfields
+            ]
+            tags.append(fld.tag)
+    return list(dict.fromkeys(tags))

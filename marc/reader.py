@@ -34,7 +34,7 @@ from pymarc import Field, Leader, Subfield
 from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
 from marc.errors import RecordTooLarge, UnusableInput
-from marc.fields import control_field, data_field
+from marc.fields import control_field, data_field, remove_nul
 from marc.formats import MarcInput, open_input
 from marc.pickling import flat_pickle
 from marc.validate import validate as validate_record
@@ -209,6 +209,14 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
         if result.reason is None:  # pragma: no cover - format modules always say why
             result.reason = "record could not be read"
         return result
+    if b"\x00" in item.raw or b"\\u0000" in item.raw:  # a byte, or JSON's escape
+        removed = remove_nul(record)
+        if removed:
+            item.canonical = False
+            result.warnings.append(
+                f"NUL characters removed from field(s) {', '.join(removed)}"
+                " (a NUL is no text: databases and XML refuse it)"
+            )
     cn = record.get("001")
     if cn is not None and cn.data:
         result.control_number = cn.data.strip() or result.control_number

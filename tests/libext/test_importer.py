@@ -318,3 +318,15 @@ def test_leader_lies_are_reported_per_record(ctx, tmp_path: Path) -> None:  # ty
     assert any("leader/09 says MARC-8" in w for w in entry["warnings"])
     record = ctx.db.session.scalar(select(Record))
     assert record.marc[9:10] == b"a" and "Tiếng Việt".encode() in record.marc
+
+
+def test_reimport_of_a_record_whose_control_number_holds_a_nul(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A NUL in 001 is removed (with a warning); importing the file again finds the record."""
+    path = write_iso(tmp_path / "nul.mrc", [book("hn\x00001", "Truyện Kiều"), book("hn2", "Hai")])
+    first = _import(ctx, path)
+    assert (first.created, first.rejected) == (2, 0), first
+    second = _import(ctx, path)
+    assert (second.created, second.rejected, second.read) == (0, 0, 2), second
+    assert _live(ctx) == 2
+    stored = ctx.db.session.scalars(select(Record.local_id).order_by(Record.local_id)).all()
+    assert stored == ["hn001", "hn2"]  # the NUL removed (PostgreSQL text cannot hold one)
