@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from libext.bulk import insert_rows
+from libext.db import SqliteCacheCap
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
 from libext.store import (
@@ -100,6 +101,9 @@ class ImportOptions:
     skip_deleted: bool = False
     #: Worker processes that read records while this one writes (see :mod:`libext.workers`).
     workers: int = 0
+    #: SQLite page cache while importing, MB: bounds the import's memory whatever the file's
+    #: size (see :class:`libext.db.SqliteCacheCap`); 0 leaves the connection's own.
+    sqlite_cache_mb: int = 16
 
     def __post_init__(self) -> None:
         if self.on_match not in ON_MATCH:
@@ -322,6 +326,7 @@ class Importer:
         self.matcher = Matcher(store, library, options.match)
         self.report = ImportReport(library=library.code, dry_run=options.dry_run)
         self.batch: ImportBatch | None = None
+        self._cache = SqliteCacheCap(self.session, options.sqlite_cache_mb)
         self._planned: set[str] = set()  # dry run: local ids "created" earlier in the file
 
     # -- running -------------------------------------------------------------------------------
@@ -371,6 +376,8 @@ class Importer:
                 self.batch.message = str(exc)
                 self.session.commit()
             raise
+        finally:
+            self._cache.restore()
         if self.progress and counting:
             self.progress(size, size)
         if reader.suggestions:
@@ -442,6 +449,7 @@ class Importer:
 
     # -- one transaction -------------------------------------------------------------------
     def _process(self, chunk: list[_Read]) -> None:
+        self._cache.apply()
         self.matcher.prepare(read.keys for read in chunk if read.keys is not None)
         outcomes: list[tuple[_Outcome, Record | None]] = []
         for read in chunk:

@@ -330,3 +330,31 @@ def test_reimport_of_a_record_whose_control_number_holds_a_nul(ctx, tmp_path: Pa
     assert _live(ctx) == 2
     stored = ctx.db.session.scalars(select(Record.local_id).order_by(Record.local_id)).all()
     assert stored == ["hn001", "hn2"]  # the NUL removed (PostgreSQL text cannot hold one)
+
+
+def test_sqlite_page_cache_is_bounded_while_importing_and_given_back(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The search's large page cache would fill with the pages a big import writes: the
+    import caps it for its own transactions, then gives it back."""
+    session = ctx.db.session
+    if session.get_bind().dialect.name != "sqlite":
+        report = _import(ctx, write_iso(tmp_path / "a.mrc", many(3)), sqlite_cache_mb=4)
+        assert report.created == 3  # the cap is SQLite's only
+        return
+
+    def cache_size() -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar())
+
+    before = cache_size()
+    seen: list[int] = []
+
+    def hook(hook_session, changed, deleted) -> None:  # type: ignore[no-untyped-def]
+        seen.append(int(hook_session.connection().exec_driver_sql("PRAGMA cache_size").scalar()))
+
+    ctx.after_write.append(hook)
+    try:
+        report = _import(ctx, write_iso(tmp_path / "a.mrc", many(30)), batch_size=10,
+                         sqlite_cache_mb=4)  # fmt: skip
+    finally:
+        ctx.after_write.remove(hook)
+    assert report.created == 30 and seen == [-4096] * 3
+    assert cache_size() == before != -4096
