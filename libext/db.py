@@ -7,13 +7,15 @@ engines; libext's tables keep their own metadata). Otherwise it creates its own 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 #: SQLite waits this long (milliseconds) for a lock before "database is locked".
@@ -75,44 +77,37 @@ def get_session() -> Session:
     return get_db().session  # type: ignore[return-value]
 
 
-class SqliteCacheCap:
-    """Bounds SQLite's page cache while a bulk load writes, then gives the cache back.
+@contextmanager
+def capped_sqlite_cache(session: Session, megabytes: int) -> Iterator[None]:
+    """Bound SQLite's page cache for one transaction of a bulk load, then give it back.
 
     The search feature gives every SQLite connection a large page cache for queries
     (``LIBEXT_SEARCH_SQLITE_CACHE_MB``). A bulk load of a large file would fill it with
     pages it wrote and never reads again, and the cache alone would take an import past its
-    memory bound. Call :meth:`apply` at the start of each transaction (the session may be
-    handed another pooled connection after a commit) and :meth:`restore` at the end.
+    memory bound. The cap is set on the transaction's connection, only if it lowers the
+    cache, and the old size is given back before the block ends: leave the block before
+    committing, as a committed session's connection may go to another thread of the pool.
     """
-
-    def __init__(self, session: Session, megabytes: int) -> None:
-        self.session = session
-        self.kib = megabytes * 1024
-        #: the DBAPI connections capped so far -> their cache_size before
-        self._before: dict[int, tuple[Any, int]] = {}
-
-    def apply(self) -> None:
-        """Cap the cache of the connection the session uses now (SQLite only)."""
-        connection = self.session.connection()
-        if self.kib <= 0 or connection.dialect.name != "sqlite":
-            return
-        raw = connection.connection.dbapi_connection
-        if id(raw) in self._before:
-            return
-        before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{self.kib}")
-        self._before[id(raw)] = (raw, before)
-
-    def restore(self) -> None:
-        """Give the connection the session holds now its cache size back. Another pooled
-        connection capped on the way keeps the cap (may belong to another thread by now):
-        its queries are only slower until it is recycled."""
-        if not self._before:
-            return
-        try:
-            connection = self.session.connection()
-            entry = self._before.pop(id(connection.connection.dbapi_connection), None)
-            if entry is not None:
-                connection.exec_driver_sql(f"PRAGMA cache_size={entry[1]}")
-        except SQLAlchemyError:  # a failed transaction: its own error is the one to see
-            return
+    connection = session.connection()
+    if megabytes <= 0 or connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    before = int(raw.execute("PRAGMA cache_size").fetchone()[0])
+    # Negative: KiB; positive: pages.
+    kib = (
+        -before
+        if before < 0
+        else before * int(raw.execute("PRAGMA page_size").fetchone()[0]) // 1024
+    )
+    if kib <= megabytes * 1024:
+        yield
+        return
+    raw.execute(f"PRAGMA cache_size=-{megabytes * 1024}")
+    try:
+        yield
+    finally:
+        # On the DBAPI connection itself: it works even when an error broke the session.
+        with contextlib.suppress(Exception):
+            raw.execute(f"PRAGMA cache_size={before}")

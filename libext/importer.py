@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from libext.bulk import insert_rows
-from libext.db import SqliteCacheCap
+from libext.db import capped_sqlite_cache
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
 from libext.store import (
@@ -79,6 +79,7 @@ class _Outcome:
 
 
 _OUTCOME_COLUMNS = tuple(f.name for f in fields(_Outcome))
+_OUTCOME_TEXTS = ("control_number", "title", "reason", "matched_by")
 
 
 class ImportOptionError(ValueError):
@@ -102,7 +103,7 @@ class ImportOptions:
     #: Worker processes that read records while this one writes (see :mod:`libext.workers`).
     workers: int = 0
     #: SQLite page cache while importing, MB: bounds the import's memory whatever the file's
-    #: size (see :class:`libext.db.SqliteCacheCap`); 0 leaves the connection's own.
+    #: size (see :func:`libext.db.capped_sqlite_cache`); 0 leaves the connection's own.
     sqlite_cache_mb: int = 16
 
     def __post_init__(self) -> None:
@@ -326,7 +327,6 @@ class Importer:
         self.matcher = Matcher(store, library, options.match)
         self.report = ImportReport(library=library.code, dry_run=options.dry_run)
         self.batch: ImportBatch | None = None
-        self._cache = SqliteCacheCap(self.session, options.sqlite_cache_mb)
         self._planned: set[str] = set()  # dry run: local ids "created" earlier in the file
 
     # -- running -------------------------------------------------------------------------------
@@ -376,8 +376,6 @@ class Importer:
                 self.batch.message = str(exc)
                 self.session.commit()
             raise
-        finally:
-            self._cache.restore()
         if self.progress and counting:
             self.progress(size, size)
         if reader.suggestions:
@@ -449,7 +447,15 @@ class Importer:
 
     # -- one transaction -------------------------------------------------------------------
     def _process(self, chunk: list[_Read]) -> None:
-        self._cache.apply()
+        with capped_sqlite_cache(self.session, self.options.sqlite_cache_mb):
+            self._write(chunk)
+        if self.options.dry_run:
+            self.session.rollback()
+        else:
+            self.session.commit()
+
+    def _write(self, chunk: list[_Read]) -> None:
+        """One chunk's writes, up to (not including) its commit."""
         self.matcher.prepare(read.keys for read in chunk if read.keys is not None)
         outcomes: list[tuple[_Outcome, Record | None]] = []
         for read in chunk:
@@ -457,7 +463,6 @@ class Importer:
             outcomes.append((outcome, target))
             self.report.warnings += len(read.result.warnings)
         if self.options.dry_run:
-            self.session.rollback()
             return
         self.store.flush()
         assert self.batch is not None
@@ -465,8 +470,14 @@ class Importer:
         for outcome, target in outcomes:
             if target is not None:
                 outcome.record_id = target.id
-            rows.append({name: getattr(outcome, name) for name in _OUTCOME_COLUMNS})
-            rows[-1]["batch_id"] = self.batch.id
+            row = {name: getattr(outcome, name) for name in _OUTCOME_COLUMNS}
+            for name in _OUTCOME_TEXTS:
+                # A rejected record's text was never cleaned: a NUL in it (PostgreSQL text
+                # cannot hold one) must not cost the chunk's other records.
+                if row[name] and "\x00" in row[name]:
+                    row[name] = row[name].replace("\x00", "")
+            row["batch_id"] = self.batch.id
+            rows.append(row)
         # one multi-row INSERT instead of an ORM object per record
         insert_rows(self.session, ImportOutcome.__table__, rows)
         batch, report = self.batch, self.report
@@ -477,7 +488,6 @@ class Importer:
         batch.skipped = report.skipped
         batch.rejected = report.rejected
         batch.deleted = report.deleted
-        self.session.commit()
 
     def _one(self, read: _Read) -> tuple[_Outcome, Record | None]:
         report = self.report

@@ -53,14 +53,19 @@ def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Fie
 
 
 def remove_nul(record: pymarc.Record) -> list[str]:
-    """Remove NUL characters (U+0000) from every text of ``record``, in place; returns the
-    tags of the fields that had any.
+    """Remove NUL characters (U+0000) from every text of ``record``, in place (in the leader,
+    where each position counts, a NUL becomes a blank); returns the tags that had any
+    (``LDR`` for the leader).
 
     A NUL is never text: some exports pad fields with them, and PostgreSQL text columns and
     XML both refuse the character, so a record carrying one could be neither stored nor
     exported.
     """
     tags: list[str] = []
+    leader = str(record.leader)
+    if "\x00" in leader:
+        record.leader = pymarc.Leader(leader.replace("\x00", " "))
+        tags.append("LDR")
     for fld in record.fields:
         if fld.is_control_field():
             if fld.data and "\x00" in fld.data:

@@ -186,6 +186,7 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
 
     Plain data in, plain data out: it may run in another process than the reader.
     """
+    kind = item.pending
     if item.pending == "iso2709":
         item = decode_iso2709(item.raw, item.offset, item.forced, not item.last)
     elif item.pending == "marcxml":
@@ -209,7 +210,9 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
         if result.reason is None:  # pragma: no cover - format modules always say why
             result.reason = "record could not be read"
         return result
-    if b"\x00" in item.raw or b"\\u0000" in item.raw:  # a byte, or JSON's escape
+    # A NUL shows in ISO 2709 bytes as a 0x00 byte; MARC-in-JSON and MarcEdit text spell it
+    # as an escape or a mnemonic, so their records are looked through. XML cannot carry one.
+    if kind != "marcxml" and (b"\x00" in item.raw if kind == "iso2709" else True):
         removed = remove_nul(record)
         if removed:
             item.canonical = False
