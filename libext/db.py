@@ -77,6 +77,10 @@ def get_session() -> Session:
     return get_db().session  # type: ignore[return-value]
 
 
+#: SQLite page cache of a bulk load's transactions (imports, harvests), MB.
+BULK_SQLITE_CACHE_MB = 16
+
+
 @contextmanager
 def capped_sqlite_cache(session: Session, megabytes: int) -> Iterator[None]:
     """Bound SQLite's page cache for one transaction of a bulk load, then give it back.

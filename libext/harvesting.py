@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from libext.db import get_db
+from libext.db import BULK_SQLITE_CACHE_MB, capped_sqlite_cache, get_db
 from libext.models import HarvestRun, HarvestSeen, HarvestSource, Record, utcnow
 from libext.store import Preparer, prepare
 from libext.workers import ordered_map, worker_count
@@ -247,6 +247,13 @@ class StoreSink:
     # -- internals -----------------------------------------------------------------------------
 
     def _write(self, page: HarvestPage) -> PageOutcome:
+        """Write one page in one transaction (the page cache capped, as for an import)."""
+        with capped_sqlite_cache(self.session, BULK_SQLITE_CACHE_MB):
+            outcome = self._write_page(page)
+        self.session.commit()
+        return outcome
+
+    def _write_page(self, page: HarvestPage) -> PageOutcome:
         session = self.session
         source = session.get(HarvestSource, self.source_id)
         assert source is not None
@@ -316,7 +323,6 @@ class StoreSink:
             kept = [line for line in harvest_run.problems.split("\n") if line]
             harvest_run.problems = "\n".join((kept + notes)[:100])
         store.flush()
-        session.commit()
         return outcome
 
     def _commit_source(self, **values: Any) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from libext.bulk import insert_rows
-from libext.db import capped_sqlite_cache
+from libext.db import BULK_SQLITE_CACHE_MB, capped_sqlite_cache
 from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
 from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
 from libext.store import (
@@ -104,7 +104,7 @@ class ImportOptions:
     workers: int = 0
     #: SQLite page cache while importing, MB: bounds the import's memory whatever the file's
     #: size (see :func:`libext.db.capped_sqlite_cache`); 0 leaves the connection's own.
-    sqlite_cache_mb: int = 16
+    sqlite_cache_mb: int = BULK_SQLITE_CACHE_MB
 
     def __post_init__(self) -> None:
         if self.on_match not in ON_MATCH:

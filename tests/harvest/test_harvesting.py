@@ -442,3 +442,36 @@ def test_one_running_run_per_source_is_enforced_by_the_database(app):
     _running_run(app, "a:1", 0)
     with pytest.raises(IntegrityError):
         _running_run(app, "b:2", 0)
+
+
+def test_page_writes_cap_the_sqlite_page_cache_and_give_it_back(app):
+    """As an import: each page's transaction caps the search's large page cache (which a
+    long harvest would fill with written pages), and gives it back before committing."""
+    from libext.db import BULK_SQLITE_CACHE_MB
+
+    state = app.extensions["libext"]
+    seen: list[int] = []
+
+    def cache_size(session) -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar())
+
+    def hook(session, changed, deleted) -> None:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        seen.append(cache_size(session) if sqlite else 0)
+
+    with srv.OAIServer(srv.generated_feed(6, 3)) as server:
+        assert cli(app, "source", "add", "HNM", "--url", server.url)[0] == 0
+        state.after_write.append(hook)
+        try:
+            code, report = cli(app, "harvest", "HNM")
+        finally:
+            state.after_write.remove(hook)
+    assert code == 0 and report["sources"][0]["added"] == 6
+    with app.app_context():
+        session = state.db.session
+        if session.get_bind().dialect.name != "sqlite":
+            assert len(seen) == 2  # PostgreSQL has no such cache to cap
+            return
+        after = cache_size(session)
+    assert seen == [-BULK_SQLITE_CACHE_MB * 1024] * 2
+    assert after == -app.config["LIBEXT_SEARCH_SQLITE_CACHE_MB"] * 1024
