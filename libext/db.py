@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
@@ -81,7 +80,7 @@ def get_session() -> Session:
 BULK_SQLITE_CACHE_MB = 16
 
 
-@contextmanager
+@contextlib.contextmanager
 def capped_sqlite_cache(session: Session, megabytes: int) -> Iterator[None]:
     """Bound SQLite's page cache for one transaction of a bulk load, then give it back.
 

@@ -56,7 +56,7 @@ class FacetCodes:
         return self.codes_many([pairs])[0]
 
     def codes_many(self, groups: Sequence[Sequence[tuple[str, str]]]) -> list[list[int]]:
-        """:meth:`codes` of many documents' pairs at once: one look-up query per 500 values
+        """:meth:`codes` of many documents' pairs at once: one look-up query per facet
         and one insert of the values not yet stored (numbered in order of first use)."""
         missing = list(dict.fromkeys(p for pairs in groups for p in pairs if p not in self.known))
         if missing:
@@ -80,16 +80,14 @@ class FacetCodes:
         by_facet: dict[str, list[str]] = {}
         for facet, value in pairs:
             by_facet.setdefault(facet, []).append(value)
-        for facet, values in by_facet.items():
-            for start in range(0, len(values), 500):
-                rows = self.session.execute(
-                    select(SearchFacet.id, SearchFacet.value).where(
-                        SearchFacet.facet == facet,
-                        any_of(self.session, SearchFacet.value, values[start : start + 500]),
-                    )
+        for facet, values in by_facet.items():  # one query per facet: any_of takes any number
+            rows = self.session.execute(
+                select(SearchFacet.id, SearchFacet.value).where(
+                    SearchFacet.facet == facet, any_of(self.session, SearchFacet.value, values)
                 )
-                for row_id, value in rows:
-                    self.known[(facet, value)] = row_id
+            )
+            for row_id, value in rows:
+                self.known[(facet, value)] = row_id
 
     def bulk_codes(
         self, pairs: Sequence[tuple[str, str]], next_id: list[int], new: list[dict[str, Any]]

@@ -325,16 +325,13 @@ class _Batch:
             table = SearchCluster.__table__
 
             def read_back() -> list[int]:
-                keys: dict[str, int] = {}
-                for chunk in _chunks([row["key"] for row in rows]):
-                    keys.update(
-                        session.execute(
-                            select(table.c.key, table.c.id).where(
-                                any_of(session, table.c.key, chunk)
-                            )
-                        ).all()
-                    )
-                return [keys[row["key"]] for row in rows]
+                wanted = [row["key"] for row in rows]
+                keys = dict(
+                    session.execute(
+                        select(table.c.key, table.c.id).where(any_of(session, table.c.key, wanted))
+                    ).all()
+                )
+                return [keys[key] for key in wanted]
 
             ids = inserted_ids(session, table, rows, read_back)
             real = {-(n + 1): cluster_id for n, cluster_id in enumerate(ids)}
