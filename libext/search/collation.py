@@ -119,12 +119,53 @@ def _decomposed(char: str) -> str:
 
 def sort_key(text: str) -> bytes:
     """Return bytes that sort ``text`` in Vietnamese alphabetical order (NFC or NFD input)."""
-    primary = bytearray()
-    secondary = bytearray()
-    tertiary = bytearray()
     # Work on NFC (one precomposed character per Vietnamese letter, so per-character weights
     # can be cached); marks NFC cannot compose stay as combining characters after their base.
     composed = unicodedata.normalize("NFC", text)
+    known = _CHARACTERS
+    try:
+        elements = [known[char] for char in composed]
+    except KeyError:
+        elements = [known[char] if char in known else _character(char) for char in composed]
+    if _MARK in elements:  # a mark NFC left apart weighs with the letter before it
+        return _clustered_key(composed)
+    present = [element for element in elements if element is not None]
+    return b"".join(
+        (
+            b"".join([element[0] for element in present]),
+            _SEPARATOR,
+            b"".join([element[1] for element in present]),
+            _SEPARATOR,
+            bytes([element[2] for element in present]),
+        )
+    )
+
+
+# A character's weights (None if ignorable), or _MARK for a combining mark, which makes
+# :func:`sort_key` weigh the text cluster by cluster. Filled as characters are met, up to a
+# bound (a text can hold any of a million code points).
+_Element = tuple[bytes, bytes, int]
+_MARK = False
+_CHARACTERS: dict[str, _Element | bool | None] = {}
+_MAX_CHARACTERS = 10_000
+
+
+def _character(char: str) -> _Element | bool | None:
+    if unicodedata.combining(char):
+        element: _Element | bool | None = _MARK
+    else:
+        cluster = _decomposed(char)
+        # NFD can start with a mark (U+0F73...): such a character is ignorable, as below.
+        element = None if unicodedata.combining(cluster[0]) else _element(cluster)
+    if len(_CHARACTERS) < _MAX_CHARACTERS:
+        _CHARACTERS[char] = element
+    return element
+
+
+def _clustered_key(composed: str) -> bytes:
+    primary = bytearray()
+    secondary = bytearray()
+    tertiary = bytearray()
     i, n = 0, len(composed)
     while i < n:
         j = i + 1

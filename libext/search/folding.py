@@ -115,7 +115,10 @@ _exact_cached = lru_cache(maxsize=8192)(_exact)
 
 def tokenize(text: str) -> list[str]:
     """Split already-normalised text into word tokens (letters, digits, attached marks)."""
-    return [tok[:MAX_TOKEN_LENGTH] for tok in _TOKEN.findall(text)]
+    tokens = _TOKEN.findall(text)
+    if len(text) <= MAX_TOKEN_LENGTH:
+        return tokens  # no token can be longer than the text
+    return [tok[:MAX_TOKEN_LENGTH] for tok in tokens]
 
 
 def fold_tokens(text: str) -> list[str]:

@@ -7,6 +7,7 @@ import unicodedata
 
 import pytest
 
+from libext.search import collation
 from libext.search.collation import sort_key
 from marc.vietnamese import VIETNAMESE_LETTERS
 
@@ -135,3 +136,18 @@ def test_same_order_as_icu() -> None:
     theirs = sorted(words, key=collator.getSortKey)
     # Compare by ICU's key so that strings ICU holds equal may come in either order.
     assert [collator.getSortKey(w) for w in ours] == [collator.getSortKey(w) for w in theirs]
+
+
+def test_per_character_weights_agree_with_clusters() -> None:
+    """Keys are built from per-character weights unless a mark NFC cannot compose follows a
+    letter; both ways give the same key, with the character table full or not."""
+    extra = ["q\u0323\u0302", "\u0301a", "x\u200by", "a\x01b", "\u0f73", "ß İ ﬁ Ｑ", "a\u0338"]
+    words = _random_words(2000) + GOLDEN + extra
+    for word in words:
+        assert sort_key(word) == collation._clustered_key(unicodedata.normalize("NFC", word))
+    full = dict.fromkeys(chr(c) for c in range(0x4E00, 0x4E00 + collation._MAX_CHARACTERS))
+    for char in full:
+        sort_key(char)
+    assert len(collation._CHARACTERS) == collation._MAX_CHARACTERS
+    for word in words[:200] + extra + ["\u4e00\ua000"]:
+        assert sort_key(word) == collation._clustered_key(unicodedata.normalize("NFC", word))
