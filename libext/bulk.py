@@ -16,9 +16,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    DateTime,
     String,
     Table,
     Text,
+    Time,
     any_,
     bindparam,
     func,
@@ -29,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-__all__ = ["any_of", "insert_rows", "inserted_ids", "update_rows"]
+__all__ = ["any_of", "insert_rows", "inserted_ids", "reserve_ids", "update_rows"]
 
 
 def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -124,6 +127,50 @@ def inserted_ids(
     return ids
 
 
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """Ids, in increasing order, for ``count`` rows the caller will insert into ``table``
+    (integer primary key ``id``) in this transaction, with complete rows and no read back.
+
+    On PostgreSQL they come from the id column's sequence, as the column's default would,
+    so concurrent writers never get the same ones. On SQLite they follow the largest id, read
+    after a statement that takes the database's write lock: no other connection can write
+    until this transaction ends, so nobody can insert them first. (Were that ever not so,
+    the insert would fail on the primary key rather than mix rows up.)
+    """
+    if count <= 0:
+        return []
+    connection = session.connection()
+    name = connection.dialect.name
+    if name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        series = func.generate_series(1, count).table_valued("n")
+        ids = connection.execute(select(func.nextval(sequence)).select_from(series)).scalars()
+        return sorted(ids)
+    if name != "sqlite":  # pragma: no cover - libext runs on SQLite or PostgreSQL
+        raise NotImplementedError(f"reserve_ids: no way to reserve ids on {name}")
+    # An UPDATE that changes no row still starts a write transaction, which takes the lock.
+    connection.execute(table.update().where(literal_column("0") == 1).values(id=table.c.id))
+    largest = connection.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(largest + 1, largest + count + 1))
+
+
+def _once_per_value(kind: Any, process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """``process`` run once per distinct value of a date or time column: the rows of a bulk
+    write share their time stamp, and SQLite's processor formats it in Python every time."""
+    if process is None or not isinstance(kind, Date | DateTime | Time):
+        return process
+    done: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = result = process(value)
+            return result
+
+    return once
+
+
 def _execute_many(
     session: Session, statement: Any, columns: dict[str, Any], rows: Sequence[dict[str, Any]]
 ) -> bool:
@@ -136,7 +183,12 @@ def _execute_many(
     order = (compiled.positiontup or []) if compiled.positional else list(compiled.binds)
     if set(order) != set(columns):
         return False
-    processors = [columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order]
+    processors = [
+        _once_per_value(
+            columns[k].type, columns[k].type.dialect_impl(dialect).bind_processor(dialect)
+        )
+        for k in order
+    ]
     converted = [(i, p) for i, p in enumerate(processors) if p is not None]
     params: list[Any]
     if compiled.positional:

@@ -244,12 +244,15 @@ PREPARER_NAME = "match"
 
 
 def match_key_pairs(
-    record: pymarc.Record | None, marc: bytes, columns: dict[str, object]
+    record: pymarc.Record | None,
+    marc: bytes,
+    columns: dict[str, object],
+    data: Extracted | None = None,
 ) -> list[tuple[str, str]]:
     """A record's match keys as (kind, value): 035 $a, ISBN-13s and ISSNs, from its stored
     bytes and row columns. Also the store's preparer (see :data:`libext.store.Preparer`),
     so that a bulk load's reading workers work them out."""
-    del record
+    del record, data  # the same keys come from what the store keeps
     pairs = [("035", value) for value in _system_numbers(marc)]
     pairs += [("isbn", value) for value in str(columns["isbns"] or "").split()]
     pairs += [("issn", value) for value in str(columns["issns"] or "").split()]

@@ -33,10 +33,11 @@ from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
 AfterWrite = Callable[[Session, Sequence[int], Sequence[int]], None]
-#: Works out, from a normalised record, its stored bytes and its row's columns, what an
-#: ``after_write`` hook would otherwise read the record back for. A module-level function,
-#: so that reading workers can run it; its result must pickle.
-Preparer = Callable[[pymarc.Record, bytes, dict[str, object]], object]
+#: Works out, from a normalised record, its stored bytes, its row's columns and its whole
+#: :func:`~marc.extract.extract` (worked out once for all preparers), what an ``after_write``
+#: hook would otherwise read the record back for. A module-level function, so that reading
+#: workers can run it; its result must pickle.
+Preparer = Callable[[pymarc.Record, bytes, dict[str, object], Extracted], object]
 #: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the preparers'
 #: results of the records being flushed (see :func:`prepared_extras`).
 EXTRAS_INFO_KEY = "libext.store.extras"
@@ -161,19 +162,21 @@ def prepare_extracted(
     preparers: Sequence[tuple[str, Preparer]] = (),
 ) -> tuple[Prepared, Extracted]:
     """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it (the
-    identifiers and the row's columns; see ``extract(full=False)``)."""
+    identifiers and the row's columns, see ``extract(full=False)``; all of it when there are
+    preparers, which are given it)."""
     if not normalized:
         normalize_record(record)
     if marc_bytes is None:
         marc_bytes = record_to_marc(record)
     fields = ByTag(record)
-    data = extract(fields, full=False)  # the row's columns only
+    # The row's columns need only part of the extraction; the search's preparer needs all.
+    data = extract(fields, full=bool(preparers))
     columns = _columns(record, data, marc_bytes)
     prepared = Prepared(
         columns=columns,
         local_id=local_id_for(data, marc_bytes),
         holdings=_holding_rows(holdings if holdings is not None else holdings_from_record(fields)),
-        extras={name: preparer(record, marc_bytes, columns) for name, preparer in preparers},
+        extras={name: preparer(record, marc_bytes, columns, data) for name, preparer in preparers},
     )
     return prepared, data
 

@@ -27,7 +27,14 @@ from dataclasses import dataclass
 import pymarc
 
 from libext.search.folding import fold, fold_tokens
-from marc.extract import RecordLike, authors_of, imprint_of, trim_punctuation, year_of
+from marc.extract import (
+    Extracted,
+    RecordLike,
+    authors_of,
+    imprint_of,
+    trim_punctuation,
+    year_of,
+)
 from marc.isbn import isbn_candidates
 from marc.pickling import flat_pickle
 
@@ -135,8 +142,12 @@ def _language(record: RecordLike) -> str:
     return (data or "")[35:38].strip().lower() if data and len(data) >= 38 else ""
 
 
-def edition_facts(record: RecordLike) -> EditionFacts:
-    """Compute the clustering facts of one MARC record; never raises on odd records."""
+def edition_facts(record: RecordLike, data: Extracted | None = None) -> EditionFacts:
+    """Compute the clustering facts of one MARC record; never raises on odd records.
+
+    ``data``, the record's :func:`~marc.extract.extract` when the caller has it, spares
+    working out its authors, year, ISBNs and publisher again.
+    """
     f245 = record.get("245")
     title = subtitle = ""
     if f245 is not None and not f245.is_control_field():
@@ -149,18 +160,25 @@ def edition_facts(record: RecordLike) -> EditionFacts:
         if parts:
             title = f"{title} {' '.join(fold_tokens(parts))}".strip()
         subtitle = " ".join(fold_tokens(" ".join(_subfields(f245, "b"))))
-    authors = authors_of(record)
+    authors = authors_of(record) if data is None else data.authors
     main_entry = any(record.get_fields("100", "110", "111"))
     # The full name, folded, tokens sorted: "Tolstoy, Leo" and "Leo Tolstoy" agree, and
     # Nguyễn Du is never confused with Nguyễn Duy or any other Nguyễn.
     author = " ".join(sorted(fold_tokens(authors[0]))) if authors and main_entry else ""
     leader = str(record.leader)
-    isbn_values = [
-        s.value
-        for fld in record.get_fields("020")
-        for s in fld.subfields
-        if s.code in "az" and s.value
-    ]
+    if data is None:
+        isbns = isbn_candidates(
+            [
+                s.value
+                for fld in record.get_fields("020")
+                for s in fld.subfields
+                if s.code in "az" and s.value
+            ]
+        )
+        year = year_of(record)
+        publisher = imprint_of(record)[1]
+    else:
+        isbns, year, publisher = data.isbns, data.year, data.publisher
     edition = None
     for fld in record.get_fields("250"):
         edition = edition_number(" ".join(_subfields(fld, "ab")))
@@ -179,13 +197,12 @@ def edition_facts(record: RecordLike) -> EditionFacts:
             if "mm" in dims.group(0).lower():
                 size = round(size / 10)
         break
-    _place, publisher = imprint_of(record)
     return EditionFacts(
-        isbns=tuple(isbn_candidates(isbn_values)),
+        isbns=tuple(isbns),
         title=title,
         subtitle=subtitle,
         author=author,
-        year=year_of(record),
+        year=year,
         material_type=leader[6:8].strip() if len(leader) >= 8 else "",
         edition=edition,
         pages=pages,

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ import pymarc
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from libext.bulk import any_of, insert_rows, inserted_ids, update_rows
+from libext.bulk import any_of, insert_rows, reserve_ids, update_rows
 from libext.models import Holding, Library, Record
 from libext.models.base import utcnow
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
@@ -107,15 +106,20 @@ class MemberPrep:
 
 
 def member_prep(
-    record: pymarc.Record, marc: bytes, columns: dict[str, object] | None = None
+    record: pymarc.Record,
+    marc: bytes,
+    columns: dict[str, object] | None = None,
+    data: Extracted | None = None,
 ) -> MemberPrep:
     """The store's preparer for the search index (see :data:`libext.store.Preparer`): run
     where the record is read (a bulk load's reading workers), so that indexing a write need
-    not read the record back and parse it again. ``columns`` are not needed."""
+    not read the record back and parse it again. ``columns`` are not needed; ``data`` is the
+    record's whole extraction when the caller has it already."""
     del columns
     fields = ByTag(record)
-    facts = edition_facts(fields)
-    data = extract(fields)
+    if data is None:
+        data = extract(fields)
+    facts = edition_facts(fields, data)
     completeness = len(record.fields) * 100_000 + len(marc)
     body = json.dumps(
         {
@@ -307,34 +311,35 @@ class _Batch:
         return None
 
     # -- writing the outcome ---------------------------------------------------------------
-    def write(self) -> set[int]:
-        """Write clusters, members and ISBNs with bulk statements; returns the dirty clusters."""
+    def write(self, docs: dict[int, tuple[SearchDoc, str]]) -> set[int]:
+        """Write clusters, members and ISBNs with bulk statements; returns the dirty clusters.
+
+        ``docs`` are documents (facet codes packed) and keys of new clusters, by provisional
+        id: their rows are written whole. Other new clusters get a blank row, which their
+        document fills in once built from the members written here.
+        """
         session = self.session
         real: dict[int, int] = {}
         if self.new_clusters:
-            # Rows to give the new clusters their ids (their documents fill them in later),
-            # each with a key of its own until then, to find it by if need be.
             now = utcnow()
-            token = f"new {uuid.uuid4().hex} "  # real keys start with "isbn:" or "work:"
             blank = {
-                "representative_id": None, "title": "", "authors": "", "year": None,
+                "key": "", "representative_id": None, "title": "", "authors": "", "year": None,
                 "isbns": "", "material_type": "", "language": "", "title_sort": b"",
                 "library_count": 0, "facet_ids": b"", "updated": now,
             }  # fmt: skip
-            rows = [{"key": f"{token}{n}", **blank} for n in range(self.new_clusters)]
             table = SearchCluster.__table__
-
-            def read_back() -> list[int]:
-                wanted = [row["key"] for row in rows]
-                keys = dict(
-                    session.execute(
-                        select(table.c.key, table.c.id).where(any_of(session, table.c.key, wanted))
-                    ).all()
-                )
-                return [keys[key] for key in wanted]
-
-            ids = inserted_ids(session, table, rows, read_back)
-            real = {-(n + 1): cluster_id for n, cluster_id in enumerate(ids)}
+            ids = reserve_ids(session, table, self.new_clusters)
+            rows = []
+            for n, cluster_id in enumerate(ids):
+                real[-(n + 1)] = cluster_id
+                entry = docs.get(-(n + 1))
+                if entry is None:
+                    rows.append({"id": cluster_id, **blank})
+                else:
+                    doc, key = entry
+                    row = _cluster_row(doc, key, doc.representative_id, now)
+                    rows.append({"id": cluster_id, **row})
+            insert_rows(session, table, rows)
         self.real = real
         touched = list(self.touched)
         gone = [r for r in touched if r in self.original and r not in self.members]
@@ -407,10 +412,9 @@ class SearchIndexer:
                 batch.unlink(item.record_id)
             else:
                 batch.assign(item.record_id, item.facts, item.payload)
-        dirty = batch.write()
-        self.session.flush()
         # A cluster that now holds one changed record alone takes the document prepared
-        # with the record (in a bulk load's reading workers); others are built here.
+        # with the record (in a bulk load's reading workers); others are built from their
+        # members once written. A new cluster's row is then written whole, at once.
         by_id = {item.record_id: item for item in prepared}
         ready: dict[int, tuple[SearchDoc, str]] = {}
         for cluster_id in batch.dirty:
@@ -418,11 +422,21 @@ class SearchIndexer:
             if not members or len(members) != 1:
                 continue
             item = by_id.get(next(iter(members)))
-            real_id = batch.real.get(cluster_id, cluster_id)
-            doc = None if item is None or item.facts is None else item.alone_doc(real_id)
+            doc = None if item is None or item.facts is None else item.alone_doc(cluster_id)
             if doc is not None:
-                ready[real_id] = (doc, item.facts.key)  # type: ignore[union-attr]
-        self.refresh(dirty, ready)
+                ready[cluster_id] = (doc, item.facts.key)  # type: ignore[union-attr]
+        # New clusters in the order the database numbers them (-1, -2... as created).
+        new_docs = dict(sorted(((c, e) for c, e in ready.items() if c < 0), reverse=True))
+        self._code_facets([doc for doc, _key in new_docs.values()])
+        dirty = batch.write(new_docs)
+        self.session.flush()
+        for cluster_id, (doc, _key) in new_docs.items():
+            doc.cluster_id = batch.real[cluster_id]
+        self.refresh(
+            dirty,
+            {doc.cluster_id: (doc, key) for doc, key in ready.values()},
+            written={doc.cluster_id for doc, _key in new_docs.values()},
+        )
 
     def _prepare(self, changed: Sequence[int]) -> list[_Prepared]:
         """The changed records (in id order) parsed, with their facts and member payload."""
@@ -518,11 +532,15 @@ class SearchIndexer:
 
     # -- documents ---------------------------------------------------------------------------
     def refresh(
-        self, cluster_ids: Iterable[int], ready: dict[int, tuple[SearchDoc, str]] | None = None
+        self,
+        cluster_ids: Iterable[int],
+        ready: dict[int, tuple[SearchDoc, str]] | None = None,
+        written: Collection[int] = (),
     ) -> None:
         """Rebuild cluster rows, facets and full-text rows of these clusters.
 
-        ``ready`` holds documents (and cluster keys) already built for some of them.
+        ``ready`` holds documents (and cluster keys) already built for some of them; of
+        those, the clusters in ``written`` have their rows written already.
         """
         ready = ready or {}
         ids = sorted(set(cluster_ids) - set(ready))
@@ -556,10 +574,20 @@ class SearchIndexer:
         for cluster_id, (doc, key) in ready.items():
             docs.append(doc)
             keys[cluster_id] = key
-        self.store_docs(docs, keys)
+        self.store_docs(docs, keys, written)
 
-    def store_docs(self, docs: Sequence[SearchDoc], keys: dict[int, str]) -> None:
-        """Write cluster rows, facet rows and full-text rows of built documents."""
+    def _code_facets(self, docs: Sequence[SearchDoc]) -> None:
+        """Number the facet values of ``docs`` and pack them into the documents."""
+        for doc, codes in zip(
+            docs, self.facet_codes.codes_many([d.facets for d in docs]), strict=True
+        ):
+            doc.facet_codes = pack(codes)
+
+    def store_docs(
+        self, docs: Sequence[SearchDoc], keys: dict[int, str], written: Collection[int] = ()
+    ) -> None:
+        """Write cluster rows, facet rows and full-text rows of built documents (only the
+        full-text rows of those whose clusters are ``written`` already)."""
         if not docs:
             return
         # In id order: FTS5 writes out its pending terms as a new segment whenever a row's
@@ -567,19 +595,20 @@ class SearchIndexer:
         # merges later), several times the insert itself.
         docs = sorted(docs, key=lambda doc: doc.cluster_id)
         now = utcnow()
-        ids = [doc.cluster_id for doc in docs]
-        stored: set[int] = set()
-        for chunk in _chunks(ids):
-            stored.update(
-                self.session.scalars(
-                    select(SearchCluster.id).where(any_of(self.session, SearchCluster.id, chunk))
+        unwritten = [doc for doc in docs if doc.cluster_id not in written]
+        stored: set[int] = set(
+            self.session.scalars(
+                select(SearchCluster.id).where(
+                    any_of(self.session, SearchCluster.id, [doc.cluster_id for doc in unwritten])
                 )
             )
-        codes = self.facet_codes.codes_many([doc.facets for doc in docs])
+            if unwritten
+            else ()
+        )
+        self._code_facets(unwritten)
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
-        for doc, doc_codes in zip(docs, codes, strict=True):
-            doc.facet_codes = pack(doc_codes)
+        for doc in unwritten:
             row = _cluster_row(doc, keys.get(doc.cluster_id, ""), doc.representative_id, now)
             if doc.cluster_id in stored:
                 updates.append({**row, "id": doc.cluster_id})

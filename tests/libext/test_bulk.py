@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from libext.bulk import any_of, insert_rows, inserted_ids, update_rows
+from libext.bulk import any_of, insert_rows, inserted_ids, reserve_ids, update_rows
 from libext.models import Library
 
 
@@ -56,6 +57,80 @@ def test_inserted_ids_are_the_rows_ids_in_order(
     assert ids == _ids_by_code(session, names)
     fast = session.get_bind().dialect.name == "sqlite" and not interloper
     assert read_back_calls == ([] if fast else [1])
+
+
+def test_reserved_ids_take_complete_rows_and_nobody_else_gets_them(session: Session) -> None:
+    """Ids reserved for rows written whole: new, increasing, not given to a row inserted
+    afterwards, and, while the transaction lasts, not to another connection either (on
+    PostgreSQL it takes others from the sequence; on SQLite it cannot write at all)."""
+    table = Library.__table__
+    insert_rows(session, table, _library_rows(["OLD"]))
+    session.commit()
+    (old,) = _ids_by_code(session, ["OLD"])
+    ids = reserve_ids(session, table, 4)
+    assert ids == sorted(set(ids)) and len(ids) == 4 and min(ids) > old
+    assert reserve_ids(session, table, 0) == []
+    other = sa.create_engine(session.get_bind().url, poolclass=sa.NullPool)
+    try:
+        with other.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+                with pytest.raises(sa.exc.OperationalError, match="locked"):
+                    connection.execute(sa.insert(table), _library_rows(["XEN"]))
+            else:
+                theirs = reserve_ids(Session(bind=connection), table, 3)
+                assert not set(theirs) & set(ids)
+                connection.commit()
+    finally:
+        other.dispose()
+    names = ["R1", "R2", "R3", "R4"]
+    rows = [{"id": i, **row} for i, row in zip(ids, _library_rows(names), strict=True)]
+    insert_rows(session, table, rows)
+    insert_rows(session, table, _library_rows(["NEW"]))
+    session.commit()
+    assert _ids_by_code(session, names) == ids
+    assert _ids_by_code(session, ["NEW"])[0] > max(ids)
+
+
+def test_time_stamps_shared_by_rows_are_written_as_each_rows_own(session: Session) -> None:
+    """A date-time converted once per distinct value (SQLite formats it in Python) still
+    gives each row its own value, None included."""
+    from datetime import datetime, timedelta
+
+    from libext.models import ImportBatch
+
+    insert_rows(session, Library.__table__, _library_rows(["TS1"]))
+    (library_id,) = _ids_by_code(session, ["TS1"])
+    first = datetime(2026, 11, 27, 3, 4, 5, 123456)
+    stamps = [first, first, first + timedelta(seconds=1), first, None, first + timedelta(days=1)]
+    table = ImportBatch.__table__
+    # Every column given: the driver's executemany runs, with the converters under test.
+    given = {
+        c.name: None if c.default is None or callable(c.default.arg) else c.default.arg
+        for c in table.c
+        if c.name != "id"
+    }
+    rows = [
+        {**given, "library_id": library_id, "filename": f"f{n}", "created": first,
+         "finished": stamp}
+        for n, stamp in enumerate(stamps)
+    ]  # fmt: skip
+    calls = []
+    execute = session.execute
+    session.execute = lambda *a, **k: calls.append(a) or execute(*a, **k)  # type: ignore[method-assign]
+    try:
+        insert_rows(session, table, rows)
+    finally:
+        del session.execute
+    assert not calls, "SQLAlchemy's own path ran instead of the driver's executemany"
+    stored = session.execute(
+        select(ImportBatch.filename, ImportBatch.created, ImportBatch.finished)
+        .where(ImportBatch.library_id == library_id)
+        .order_by(ImportBatch.filename)
+    ).all()
+    assert [(f, c, s) for f, c, s in stored] == [
+        (f"f{n}", first, stamp) for n, stamp in enumerate(stamps)
+    ]
 
 
 def test_update_rows_sets_each_rows_values_by_its_key(session: Session) -> None:

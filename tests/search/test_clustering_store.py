@@ -261,10 +261,12 @@ def test_documents_prepared_with_records_equal_those_built_from_members(
     store_docs = indexer.SearchIndexer.store_docs
     build_doc = indexer.build_doc
 
-    def capture(self: SearchIndexer, docs: list[SearchDoc], keys: dict[int, str]) -> None:
+    def capture(
+        self: SearchIndexer, docs: list[SearchDoc], keys: dict[int, str], *args: object
+    ) -> None:
+        store_docs(self, docs, keys, *args)  # documents compared with their facet codes
         written.update((doc.cluster_id, copy.deepcopy(doc)) for doc in docs)
         stored.extend(doc.cluster_id for doc in docs)
-        store_docs(self, docs, keys)
 
     def counted(cluster_id: int, members: list[MemberData]) -> SearchDoc:
         built.append(cluster_id)

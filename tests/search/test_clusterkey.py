@@ -213,3 +213,25 @@ def test_no_title_never_clusters_by_work_key() -> None:
 )
 def test_title_key(title: str, nonfiling: int, language: str, key: str) -> None:
     assert title_key(title, nonfiling, language) == key
+
+
+def test_facts_from_the_records_extraction_are_the_same() -> None:
+    """Given the record's extraction (as the bulk load's readers have it), the facts are the
+    ones worked out from the record alone: checked on every record of the shared files."""
+    from marc.errors import UnusableInput
+    from marc.extract import extract
+    from marc.reader import MarcReader
+    from tests.paths import MARC_DIR
+
+    checked = 0
+    for path in sorted(MARC_DIR.iterdir()):
+        try:
+            results = list(MarcReader(path, validate=False))
+        except UnusableInput:
+            continue
+        for result in results:
+            if result.record is not None:
+                facts = edition_facts(result.record, extract(result.record))
+                assert facts == edition_facts(result.record), (path.name, result.ordinal)
+                checked += 1
+    assert checked > 1000
