@@ -298,7 +298,9 @@ def read_chunk(task: ChunkTask) -> list[_Read]:
         result = finish(ordinal, item, validate)
         read = _Read(result, _title(result.record))
         if result.ok and result.record is not None:
-            read.prepared, data = prepare_extracted(result.record, result.marc, preparers=preparers)
+            read.prepared, data = prepare_extracted(
+                result.record, result.marc, normalized=result.normalized, preparers=preparers
+            )
             read.keys = keys_of(result.record, data)
             # The writer needs neither the pymarc record nor, for a record that went in, the
             # input bytes (kept for rejects only): they would only cost pickling.
@@ -467,16 +469,18 @@ class Importer:
         self.store.flush()
         assert self.batch is not None
         rows = []
+        batch_id = self.batch.id
         for outcome, target in outcomes:
             if target is not None:
                 outcome.record_id = target.id
             row = {name: getattr(outcome, name) for name in _OUTCOME_COLUMNS}
-            for name in _OUTCOME_TEXTS:
-                # A rejected record's text was never cleaned: a NUL in it (PostgreSQL text
-                # cannot hold one) must not cost the chunk's other records.
-                if row[name] and "\x00" in row[name]:
-                    row[name] = row[name].replace("\x00", "")
-            row["batch_id"] = self.batch.id
+            if outcome.action == "rejected":
+                for name in _OUTCOME_TEXTS:
+                    # A rejected record's text was never cleaned: a NUL in it (PostgreSQL
+                    # text cannot hold one) must not cost the chunk's other records.
+                    if row[name] and "\x00" in row[name]:
+                        row[name] = row[name].replace("\x00", "")
+            row["batch_id"] = batch_id
             rows.append(row)
         # one multi-row INSERT instead of an ORM object per record
         insert_rows(self.session, ImportOutcome.__table__, rows)

@@ -237,6 +237,7 @@ def _converted(item: Decoded, element: etree._Element) -> Decoded:
         offset=item.offset, raw=item.raw, line=item.line, encoding=item.encoding, record=record
     )
     decoded.reason, decoded.warnings = reason, warnings
+    decoded.normalized = record is not None  # texts NFC, leader/09 "a" (element_to_record)
     if record is None:
         decoded.control_number = _control_number(element)
     return decoded

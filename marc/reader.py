@@ -33,7 +33,7 @@ from pymarc import Field, Leader, Subfield
 
 from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
-from marc.errors import RecordTooLarge, UnusableInput
+from marc.errors import InvalidRecord, RecordTooLarge, UnusableInput
 from marc.fields import control_field, data_field, remove_nul
 from marc.formats import MarcInput, open_input
 from marc.pickling import flat_pickle
@@ -68,6 +68,8 @@ class ReadResult:
     line: int | None = None
     #: The record is a deletion (leader/05 ``d``).
     deleted: bool = False
+    #: Every text of ``record`` is NFC and leader/09 is ``a`` (see :attr:`Decoded.normalized`).
+    normalized: bool = False
 
     @property
     def ok(self) -> bool:
@@ -98,6 +100,9 @@ class Decoded:
     forced: str | None = None
     #: The record ends the input without its terminator (maybe a truncated file).
     last: bool = False
+    #: The decoder brought every text to NFC and leader/09 to ``a`` as it read them (and
+    #: :func:`finish` removes NULs), so the store need not look through the record again.
+    normalized: bool = False
 
 
 class MarcReader:
@@ -204,6 +209,7 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
         encoding=item.encoding,
         suggested_encoding=item.suggested_encoding,
         line=item.line,
+        normalized=item.normalized,
     )
     record = item.record
     if record is None:
@@ -236,7 +242,9 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
     else:
         try:
             result.marc = record_to_iso2709(record)
-        except RecordTooLarge as exc:
+        except (RecordTooLarge, InvalidRecord) as exc:
+            # Validation rejects such records first; read without it, they are still
+            # rejected here rather than stopping the whole file.
             result.reason = str(exc)
             return result
     # The record's leader now says what the stored bytes say (lengths, base address).
@@ -391,4 +399,5 @@ def decode_iso2709(
     record.fields = fields  # type: ignore[assignment]
     item.record = record
     item.canonical = parsed.exact and not changed
+    item.normalized = True  # every decoder above gives NFC; leader/09 is "a"
     return item

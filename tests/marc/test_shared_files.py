@@ -55,6 +55,11 @@ def test_every_record_is_read_or_rejected_with_a_reason(path: Path) -> None:
     for result in ok:
         assert result.record is not None and result.marc is not None
         assert all(unicodedata.is_normalized("NFC", t) for t in _all_text(result.record))
+        if result.normalized:  # what spares the store normalising the record again
+            assert str(result.record.leader)[9] == "a"
+            assert not any("\x00" in t for t in _all_text(result.record))
+    if path.suffix in (".mrc", ".xml") and ok:
+        assert all(r.normalized for r in ok), "ISO 2709 and MARCXML decoders normalise"
         # what is stored reads back to the same record
         again = decode_iso2709(result.marc, forced="utf-8")
         assert again.record is not None, again.reason
@@ -99,3 +104,18 @@ def test_valid_utf8_input_is_stored_byte_identical() -> None:
     path = MARC_DIR / "marc4j__pride-and-prejudice-fixed.mrc"
     identical = [r for r in MarcReader(path) if r.ok and r.marc == r.raw]
     assert len(identical) > 300
+
+
+def test_without_validation_unwritable_records_are_rejected_not_raised() -> None:
+    """A record that ISO 2709 cannot hold (a delimiter inside a field: ttt05000099 of
+    marcperl__camel.usmarc) is rejected with the reason even when the reader does not
+    validate; the file's other records still come, and no file raises."""
+    camel = list(MarcReader(MARC_DIR / "marcperl__camel.usmarc", validate=False))
+    bad = [r for r in camel if r.control_number == "ttt05000099"]
+    assert len(bad) == 1 and bad[0].record is None and "field 007" in (bad[0].reason or "")
+    assert sum(r.ok for r in camel) == len(camel) - 1
+    for path in FILES:
+        if path.name in NOT_MARC:
+            continue
+        for result in MarcReader(path, validate=False):
+            assert result.ok or (result.record is None and result.reason), path.name
