@@ -20,6 +20,7 @@ is gone, so a ``kill -9`` of an import leaves no worker behind.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import threading
@@ -37,6 +38,14 @@ R = TypeVar("R")
 PRELOAD = ["libext.importer", "libext.harvesting", "libext.search.indexer", "marc.marcxml"]
 #: Seconds between a worker's checks that its caller is still alive.
 WATCH_INTERVAL = 1.0
+
+
+#: Allocations between two collections of the youngest generation during a bulk load
+#: (Python's default is 700). Every collection looks through all the young objects, and
+#: a load allocates thousands per record that live until their chunk is written: with the
+#: default, the writer spent about a fifth of its time collecting (measured with
+#: ``gc.callbacks`` on an import of 20,000 records with the search index: 117 µs a record).
+BULK_GC_THRESHOLD = 50_000
 
 
 class WorkerFailed(RuntimeError):
@@ -79,8 +88,36 @@ def _mp_context() -> Any:
         return _context
 
 
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Collect cyclic garbage less often while a bulk load runs in this process (see
+    :data:`BULK_GC_THRESHOLD`); the usual thresholds come back when the last load ends."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_gc_saved[0], BULK_GC_THRESHOLD), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
+
+
 def _watch(caller: int, niceness: int) -> None:
-    """Worker initializer: take the caller's CPU priority and exit when the caller dies."""
+    """Worker initializer: take the caller's CPU priority and exit when the caller dies.
+
+    A worker does nothing but bulk work: it keeps :func:`bulk_gc`'s thresholds for life.
+    """
+    gc.set_threshold(max(gc.get_threshold()[0], BULK_GC_THRESHOLD), *gc.get_threshold()[1:])
     with contextlib.suppress(OSError):  # a worker may only lower its priority: always allowed
         os.setpriority(os.PRIO_PROCESS, 0, niceness)
 
@@ -171,8 +208,16 @@ def ordered_map(
     worker in flight. An exception raised by ``fn`` is raised here, for the item it belongs
     to; one raised by ``items`` itself is raised after the items before it, as a plain loop
     would; closing the iterator early cancels what is in flight. ``fn`` must be a module-level
-    function (it is pickled by name).
+    function (it is pickled by name). While it runs, garbage is collected as :func:`bulk_gc`
+    says, here and in the workers: the caller's writes run between the results.
     """
+    with bulk_gc():
+        yield from _ordered_map(fn, items, workers, inline_first)
+
+
+def _ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int, inline_first: int
+) -> Iterator[R]:
     iterator = iter(items)
     if workers <= 0:
         yield from map(fn, iterator)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from libext.importer import ImportOptions, run_import
 from libext.models import HarvestRun, Library
-from libext.workers import WorkerFailed, ordered_map, worker_count
+from libext.workers import BULK_GC_THRESHOLD, WorkerFailed, bulk_gc, ordered_map, worker_count
 from marc.writer import record_to_xml_element
 from tests.conftest import make_app
 from tests.harvest import oai_server as srv
@@ -119,6 +119,40 @@ def test_no_idle_worker_outlives_its_job() -> None:
     if child.exitcode is None:
         child.kill()
     assert child.exitcode == 0
+
+
+def gc_threshold(_n: int) -> int:
+    """The youngest generation's collection threshold where this runs."""
+    import gc
+
+    return gc.get_threshold()[0]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_garbage_is_collected_less_often_while_a_bulk_load_runs(workers: int) -> None:
+    """During a bulk load the collector waits for many more allocations, in the workers and
+    in the caller (which writes between results); the usual threshold comes back after it,
+    also after two loads that overlap, and after one that fails."""
+    import gc
+
+    usual = gc.get_threshold()
+    assert usual[0] < BULK_GC_THRESHOLD
+    seen_here = []
+    for threshold in ordered_map(gc_threshold, range(6), workers):
+        assert threshold >= BULK_GC_THRESHOLD  # the worker's, or this process's (workers=0)
+        seen_here.append(gc.get_threshold()[0])
+    assert seen_here and min(seen_here) >= BULK_GC_THRESHOLD
+    assert gc.get_threshold() == usual
+    first = bulk_gc()
+    first.__enter__()
+    with bulk_gc():
+        pass
+    assert gc.get_threshold()[0] >= BULK_GC_THRESHOLD  # the first load still runs
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() == usual
+    with pytest.raises(ValueError, match="thirteen"):
+        list(ordered_map(square, [12, 13, 14], workers))
+    assert gc.get_threshold() == usual
 
 
 def test_worker_count_follows_the_setting() -> None:
