@@ -337,11 +337,11 @@ def decode_iso2709(
     leader = parsed.leader
     leader09 = leader[9]
     encoding = forced
+    texts: list[str] | None = None  # the chunks decoded, once known to be UTF-8
     if encoding is None:
         if leader09 == "a":
             try:
-                for chunk in chunks:
-                    chunk.decode("utf-8")
+                texts = [chunk.decode("utf-8") for chunk in chunks]
                 encoding = "utf-8"
             except UnicodeDecodeError:
                 encoding = None
@@ -358,8 +358,7 @@ def decode_iso2709(
             encoding = verdict.encoding
     elif encoding == "utf-8":
         try:
-            for chunk in chunks:
-                chunk.decode("utf-8")
+            texts = [chunk.decode("utf-8") for chunk in chunks]
         except UnicodeDecodeError as exc:
             item.reason = f"invalid UTF-8 ({exc.reason} at byte {exc.start} of a field)"
             item.control_number = iso2709.control_number(raw)
@@ -367,29 +366,27 @@ def decode_iso2709(
     item.encoding = encoding
     changed = False
     if encoding == "utf-8":
-
-        def decode(data: bytes) -> str:
-            nonlocal changed
-            text = data.decode("utf-8")
+        if texts is None:  # the detector's verdict
+            texts = [chunk.decode("utf-8") for chunk in chunks]
+        nfc = unicodedata.normalize
+        for i, text in enumerate(texts):
             if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+                texts[i] = nfc("NFC", text)
                 changed = True
-                return unicodedata.normalize("NFC", text)
-            return text
-
     else:
         decode = decoder_for(encoding)
+        texts = [decode(chunk) for chunk in chunks]
         changed = True
+    # The texts come in the order the chunks were cut: the layout's, field by field.
+    text_of = iter(texts).__next__
     fields: list[Field] = []
     for tag, ind, content in layout:
         if ind is None:
-            assert isinstance(content, bytes)
-            fields.append(control_field(tag, decode(content)))
+            fields.append(control_field(tag, text_of()))
         else:
             assert isinstance(content, list)
             fields.append(
-                data_field(
-                    tag, ind[0], ind[1], [Subfield(code, decode(value)) for code, value in content]
-                )
+                data_field(tag, ind[0], ind[1], [Subfield(code, text_of()) for code, _ in content])
             )
     if encoding != "utf-8" or leader09 != "a":
         leader = leader[:9] + "a" + leader[10:]
