@@ -142,9 +142,11 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     connection = session.connection()
     name = connection.dialect.name
     if name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
+        sequence = func.pg_get_serial_sequence(table.fullname, "id")
         series = func.generate_series(1, count).table_valued("n")
-        ids = connection.execute(select(func.nextval(sequence)).select_from(series)).scalars()
+        ids = list(connection.execute(select(func.nextval(sequence)).select_from(series)).scalars())
+        if None in ids:  # pragma: no cover - every libext table's id is a serial column
+            raise RuntimeError(f"{table.fullname}.id has no sequence to reserve ids from")
         return sorted(ids)
     if name != "sqlite":  # pragma: no cover - libext runs on SQLite or PostgreSQL
         raise NotImplementedError(f"reserve_ids: no way to reserve ids on {name}")

@@ -10,6 +10,8 @@ differently, they fall back to the constructor: same objects, only slower.
 
 from __future__ import annotations
 
+import unicodedata
+
 import pymarc
 from pymarc import Field, Indicators, Subfield
 
@@ -59,7 +61,9 @@ def remove_nul(record: pymarc.Record) -> list[str]:
 
     A NUL is never text: some exports pad fields with them, and PostgreSQL text columns and
     XML both refuse the character, so a record carrying one could be neither stored nor
-    exported.
+    exported. A text that had one is brought to NFC again: a NUL between a letter and its
+    combining mark ("e", NUL, U+0302) kept them from composing, and once it is gone they
+    must, or an NFC text would come out as NFD ("ê" spelled in two characters).
     """
     tags: list[str] = []
     leader = str(record.leader)
@@ -69,13 +73,19 @@ def remove_nul(record: pymarc.Record) -> list[str]:
     for fld in record.fields:
         if fld.is_control_field():
             if fld.data and "\x00" in fld.data:
-                fld.data = fld.data.replace("\x00", "")
+                fld.data = _without_nul(fld.data)
                 tags.append(fld.tag)
             continue
         if any(sub.value and "\x00" in sub.value for sub in fld.subfields):
             fld.subfields = [
-                Subfield(sub.code, sub.value.replace("\x00", "")) if sub.value else sub
+                Subfield(sub.code, _without_nul(sub.value)) if sub.value else sub
                 for sub in fld.subfields
             ]
             tags.append(fld.tag)
     return list(dict.fromkeys(tags))
+
+
+def _without_nul(text: str) -> str:
+    if "\x00" not in text:
+        return text
+    return unicodedata.normalize("NFC", text.replace("\x00", ""))

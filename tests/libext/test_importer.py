@@ -333,6 +333,25 @@ def test_reimport_of_a_record_whose_control_number_holds_a_nul(ctx, tmp_path: Pa
     assert stored == ["hn001", "hn2"]  # the NUL removed (PostgreSQL text cannot hold one)
 
 
+def test_a_nul_between_a_letter_and_its_mark_leaves_them_composed(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """ "e", NUL, U+0302 in an NFC file: once the NUL is gone the letter is "ê", one
+    character, in the record's local id and match keys as in its stored bytes, so the same
+    record written cleanly is found again rather than added twice."""
+    nul = book("VN-Le\x00\u0302", "Lê Lợi")
+    nul.add_field(pymarc.Field(tag="035", indicators=pymarc.Indicators(" ", " "),
+                               subfields=[pymarc.Subfield("a", "(VN)Le\x00\u0302")]))  # fmt: skip
+    report = _import(ctx, write_iso(tmp_path / "nul.mrc", [nul]))
+    assert (report.created, report.rejected) == (1, 0), report
+    session = ctx.db.session
+    record = session.scalar(select(Record))
+    assert record.local_id == record.control_number == "VN-L\u00ea"
+    keys = session.scalars(select(MatchKey.value).where(MatchKey.kind == "035")).all()
+    assert keys == ["(VN)L\u00ea"]
+    clean = _import(ctx, write_iso(tmp_path / "clean.mrc", [book("VN-L\u00ea", "Lê Lợi")]))
+    assert (clean.created, clean.read) == (0, 1), clean
+    assert _live(ctx) == 1
+
+
 def test_sqlite_page_cache_is_bounded_while_importing_and_given_back(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The search's large page cache would fill with the pages a big import writes: each
     transaction of an import caps it (never raises it), and gives it back before committing."""
