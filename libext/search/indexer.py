@@ -10,6 +10,7 @@ Records a cataloguer split off (``manual``) stay alone.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -146,9 +147,8 @@ class _Prepared:
         """The document of ``cluster_id`` when it holds this record alone (None unprepared)."""
         if self.prep is None:
             return None
-        doc = dataclasses.replace(
-            self.prep.doc, cluster_id=cluster_id, representative_id=self.record_id
-        )
+        doc = copy.copy(self.prep.doc)  # shallow, as dataclasses.replace (several times slower)
+        doc.cluster_id, doc.representative_id = cluster_id, self.record_id
         # As build_doc: a library without a code adds no facet value and no count.
         return add_libraries(doc, [code for code in self.library_codes if code])
 
