@@ -113,7 +113,9 @@ class SqliteEngine(SearchEngine):
         if not docs:
             return
         # The driver's own executemany: the rows are plain values, and SQLAlchemy's
-        # per-row parameter handling cost a bulk load more than FTS5's own work.
+        # per-row parameter handling cost a bulk load more than FTS5's own work. Pending
+        # ORM changes are flushed first, as session.execute would.
+        session.flush()
         session.connection().exec_driver_sql(
             f"INSERT INTO {TABLE} (rowid, title, author, subject, other, isbn, facets, exact,"
             " libs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -345,6 +345,7 @@ def test_a_nul_between_a_letter_and_its_mark_leaves_them_composed(ctx, tmp_path:
     session = ctx.db.session
     record = session.scalar(select(Record))
     assert record.local_id == record.control_number == "VN-L\u00ea"
+    assert "VN-L\u00ea".encode() in record.marc and b"\x00" not in record.marc
     keys = session.scalars(select(MatchKey.value).where(MatchKey.kind == "035")).all()
     assert keys == ["(VN)L\u00ea"]
     clean = _import(ctx, write_iso(tmp_path / "clean.mrc", [book("VN-L\u00ea", "Lê Lợi")]))

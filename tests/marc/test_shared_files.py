@@ -42,7 +42,8 @@ def test_every_record_is_read_or_rejected_with_a_reason(path: Path) -> None:
             list(MarcReader(path))
         assert path.name in str(info.value)
         return
-    results = list(MarcReader(path))
+    with MarcReader(path) as reader:
+        results = list(reader)
     assert results, "a MARC file yields at least one result"
     ok = [r for r in results if r.ok]
     rejected = [r for r in results if not r.ok]
@@ -62,7 +63,7 @@ def test_every_record_is_read_or_rejected_with_a_reason(path: Path) -> None:
         again = decode_iso2709(result.marc, forced="utf-8")
         assert again.record is not None, again.reason
         assert str(again.record) == str(result.record)
-    if MarcReader(path).format in ("iso2709", "marcxml"):
+    if reader.format in ("iso2709", "marcxml"):
         assert all(r.normalized for r in ok), "ISO 2709 and MARCXML decoders normalise"
 
 
