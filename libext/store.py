@@ -33,10 +33,10 @@ from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
 AfterWrite = Callable[[Session, Sequence[int], Sequence[int]], None]
-#: Works out, from a normalised record, its stored bytes, its row's columns and its whole
-#: :func:`~marc.extract.extract` (worked out once for all preparers), what an ``after_write``
-#: hook would otherwise read the record back for. A module-level function, so that reading
-#: workers can run it; its result must pickle.
+#: Works out, from a normalised record, its stored bytes, its row's columns and its
+#: ``extract(record, full=False)`` (which a preparer may :func:`~marc.extract.complete`),
+#: what an ``after_write`` hook would otherwise read the record back for. A module-level
+#: function, so that reading workers can run it; its result must pickle.
 Preparer = Callable[[pymarc.Record, bytes, dict[str, object], Extracted], object]
 #: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the preparers'
 #: results of the records being flushed (see :func:`prepared_extras`).
@@ -162,15 +162,14 @@ def prepare_extracted(
     preparers: Sequence[tuple[str, Preparer]] = (),
 ) -> tuple[Prepared, Extracted]:
     """:func:`prepare`, and the record's :class:`~marc.extract.Extracted` data with it (the
-    identifiers and the row's columns, see ``extract(full=False)``; all of it when there are
-    preparers, which are given it)."""
+    identifiers and the row's columns, see ``extract(full=False)``, as the preparers are
+    given it; one of them may have completed it)."""
     if not normalized:
         normalize_record(record)
     if marc_bytes is None:
         marc_bytes = record_to_marc(record)
     fields = ByTag(record)
-    # The row's columns need only part of the extraction; the search's preparer needs all.
-    data = extract(fields, full=bool(preparers))
+    data = extract(fields, full=False)  # the row's columns only
     columns = _columns(record, data, marc_bytes)
     prepared = Prepared(
         columns=columns,

@@ -21,6 +21,7 @@ __all__ = [
     "Extracted",
     "HoldingData",
     "RecordLike",
+    "complete",
     "extract",
     "holdings_from_record",
     "trim_punctuation",
@@ -256,8 +257,24 @@ def extract(record: RecordLike, *, full: bool = True) -> Extracted:
         language=language_of(record),
         material_type=leader[6:8] if len(leader) >= 8 else "",
     )
-    if not full:
-        return data
+    if full:
+        _add_search_fields(record, data, place)
+    return data
+
+
+def complete(record: RecordLike, data: Extracted) -> Extracted:
+    """Fill in, in place, what ``extract(record, full=False)`` left empty; returns ``data``.
+
+    A bulk load extracts the row's columns of every record, and the search index the rest
+    of the same records: together they cost one full extraction.
+    """
+    if not isinstance(record, ByTag):
+        record = ByTag(record)
+    _add_search_fields(record, data, imprint_of(record)[0])
+    return data
+
+
+def _add_search_fields(record: ByTag, data: Extracted, place: str) -> None:
     subjects: list[str] = []
     for tag in ("650", "651", "600", "610", "630", "655"):
         for fld in record.get_fields(tag):
@@ -276,7 +293,6 @@ def extract(record: RecordLike, *, full: bool = True) -> Extracted:
     data.subjects = subjects
     data.series = _values(record, "490", "a") + _values(record, "830", "a")
     data.notes = _values(record, "500", "a") + _values(record, "520", "a")
-    return data
 
 
 def _sub(fld: pymarc.Field, code: str) -> str:

@@ -30,7 +30,7 @@ from libext.search.documents import MemberData, SearchDoc, add_libraries, build_
 from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
 from libext.store import prepared_extras
-from marc.extract import ByTag, Extracted, extract
+from marc.extract import ByTag, Extracted, complete, extract
 from marc.pickling import flat_pickle
 
 __all__ = [
@@ -115,11 +115,10 @@ def member_prep(
     """The store's preparer for the search index (see :data:`libext.store.Preparer`): run
     where the record is read (a bulk load's reading workers), so that indexing a write need
     not read the record back and parse it again. ``columns`` are not needed; ``data`` is the
-    record's whole extraction when the caller has it already."""
+    record's ``extract(full=False)`` when the caller has it (completed here, in place)."""
     del columns
     fields = ByTag(record)
-    if data is None:
-        data = extract(fields)
+    data = extract(fields) if data is None else complete(fields, data)
     facts = edition_facts(fields, data)
     completeness = len(record.fields) * 100_000 + len(marc)
     body = json.dumps(
