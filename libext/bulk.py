@@ -149,7 +149,7 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
             raise RuntimeError(f"{table.fullname}.id has no sequence to reserve ids from")
         return sorted(ids)
     if name != "sqlite":  # pragma: no cover - libext runs on SQLite or PostgreSQL
-        raise NotImplementedError(f"reserve_ids: no way to reserve ids on {name}")
+        raise RuntimeError(f"libext runs on SQLite or PostgreSQL, not {name}")
     # An UPDATE that changes no row still starts a write transaction, which takes the lock.
     connection.execute(table.update().where(literal_column("0") == 1).values(id=table.c.id))
     largest = connection.execute(select(func.max(table.c.id))).scalar() or 0

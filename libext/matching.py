@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from libext.bulk import any_of, insert_rows
 from libext.models import Library, MatchKey, Record
 from libext.store import RecordStore, prepared_extras
-from marc.extract import Extracted
+from marc.extract import Extracted, RecordLike
 from marc.isbn import isbn_candidates, normalize_issn
 from marc.pickling import flat_pickle
 
@@ -244,7 +244,7 @@ PREPARER_NAME = "match"
 
 
 def match_key_pairs(
-    record: pymarc.Record | None,
+    record: RecordLike | None,
     marc: bytes,
     columns: dict[str, object],
     data: Extracted | None = None,

@@ -33,11 +33,12 @@ from oai.source import Provenance
 
 Action = Literal["created", "updated", "unchanged", "deleted"]
 AfterWrite = Callable[[Session, Sequence[int], Sequence[int]], None]
-#: Works out, from a normalised record, its stored bytes, its row's columns and its
-#: ``extract(record, full=False)`` (which a preparer may :func:`~marc.extract.complete`),
-#: what an ``after_write`` hook would otherwise read the record back for. A module-level
-#: function, so that reading workers can run it; its result must pickle.
-Preparer = Callable[[pymarc.Record, bytes, dict[str, object], Extracted], object]
+#: Works out, from a normalised record (its fields grouped by tag), its stored bytes, its
+#: row's columns and its ``extract(record, full=False)`` (which a preparer may
+#: :func:`~marc.extract.complete`), what an ``after_write`` hook would otherwise read the
+#: record back for. A module-level function, so that reading workers can run it; its result
+#: must pickle.
+Preparer = Callable[[ByTag, bytes, dict[str, object], Extracted], object]
 #: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the preparers'
 #: results of the records being flushed (see :func:`prepared_extras`).
 EXTRAS_INFO_KEY = "libext.store.extras"
@@ -175,7 +176,7 @@ def prepare_extracted(
         columns=columns,
         local_id=local_id_for(data, marc_bytes),
         holdings=_holding_rows(holdings if holdings is not None else holdings_from_record(fields)),
-        extras={name: preparer(record, marc_bytes, columns, data) for name, preparer in preparers},
+        extras={name: preparer(fields, marc_bytes, columns, data) for name, preparer in preparers},
     )
     return prepared, data
 

@@ -107,7 +107,7 @@ class MemberPrep:
 
 
 def member_prep(
-    record: pymarc.Record,
+    record: pymarc.Record | ByTag,
     marc: bytes,
     columns: dict[str, object] | None = None,
     data: Extracted | None = None,
@@ -117,7 +117,7 @@ def member_prep(
     not read the record back and parse it again. ``columns`` are not needed; ``data`` is the
     record's ``extract(full=False)`` when the caller has it (completed here, in place)."""
     del columns
-    fields = ByTag(record)
+    fields = record if isinstance(record, ByTag) else ByTag(record)
     data = extract(fields) if data is None else complete(fields, data)
     facts = edition_facts(fields, data)
     completeness = len(record.fields) * 100_000 + len(marc)
