@@ -101,7 +101,7 @@ def bulk_gc() -> Iterator[None]:
     with _gc_lock:
         if _gc_users == 0:
             _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(_gc_saved[0], BULK_GC_THRESHOLD), *_gc_saved[1:])
+            _raise_gc_threshold()
         _gc_users += 1
     try:
         yield
@@ -112,12 +112,17 @@ def bulk_gc() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
+def _raise_gc_threshold() -> None:
+    first, *older = gc.get_threshold()
+    gc.set_threshold(max(first, BULK_GC_THRESHOLD), *older)
+
+
 def _watch(caller: int, niceness: int) -> None:
     """Worker initializer: take the caller's CPU priority and exit when the caller dies.
 
     A worker does nothing but bulk work: it keeps :func:`bulk_gc`'s thresholds for life.
     """
-    gc.set_threshold(max(gc.get_threshold()[0], BULK_GC_THRESHOLD), *gc.get_threshold()[1:])
+    _raise_gc_threshold()
     with contextlib.suppress(OSError):  # a worker may only lower its priority: always allowed
         os.setpriority(os.PRIO_PROCESS, 0, niceness)
 

@@ -27,15 +27,7 @@ from dataclasses import dataclass
 import pymarc
 
 from libext.search.folding import fold, fold_tokens
-from marc.extract import (
-    Extracted,
-    RecordLike,
-    authors_of,
-    imprint_of,
-    trim_punctuation,
-    year_of,
-)
-from marc.isbn import isbn_candidates
+from marc.extract import Extracted, RecordLike, extract, trim_punctuation
 from marc.pickling import flat_pickle
 
 __all__ = ["EditionFacts", "edition_facts", "edition_number", "same_edition", "title_key"]
@@ -145,9 +137,11 @@ def _language(record: RecordLike) -> str:
 def edition_facts(record: RecordLike, data: Extracted | None = None) -> EditionFacts:
     """Compute the clustering facts of one MARC record; never raises on odd records.
 
-    ``data``, the record's :func:`~marc.extract.extract` when the caller has it, spares
-    working out its authors, year, ISBNs and publisher again.
+    ``data``, the record's :func:`~marc.extract.extract` (``full`` or not) when the caller
+    has it, spares working out its authors, year, ISBNs and publisher again.
     """
+    if data is None:
+        data = extract(record, full=False)
     f245 = record.get("245")
     title = subtitle = ""
     if f245 is not None and not f245.is_control_field():
@@ -160,25 +154,12 @@ def edition_facts(record: RecordLike, data: Extracted | None = None) -> EditionF
         if parts:
             title = f"{title} {' '.join(fold_tokens(parts))}".strip()
         subtitle = " ".join(fold_tokens(" ".join(_subfields(f245, "b"))))
-    authors = authors_of(record) if data is None else data.authors
+    authors = data.authors
     main_entry = any(record.get_fields("100", "110", "111"))
     # The full name, folded, tokens sorted: "Tolstoy, Leo" and "Leo Tolstoy" agree, and
     # Nguyễn Du is never confused with Nguyễn Duy or any other Nguyễn.
     author = " ".join(sorted(fold_tokens(authors[0]))) if authors and main_entry else ""
     leader = str(record.leader)
-    if data is None:
-        isbns = isbn_candidates(
-            [
-                s.value
-                for fld in record.get_fields("020")
-                for s in fld.subfields
-                if s.code in "az" and s.value
-            ]
-        )
-        year = year_of(record)
-        publisher = imprint_of(record)[1]
-    else:
-        isbns, year, publisher = data.isbns, data.year, data.publisher
     edition = None
     for fld in record.get_fields("250"):
         edition = edition_number(" ".join(_subfields(fld, "ab")))
@@ -198,16 +179,16 @@ def edition_facts(record: RecordLike, data: Extracted | None = None) -> EditionF
                 size = round(size / 10)
         break
     return EditionFacts(
-        isbns=tuple(isbns),
+        isbns=tuple(data.isbns),
         title=title,
         subtitle=subtitle,
         author=author,
-        year=year,
+        year=data.year,
         material_type=leader[6:8].strip() if len(leader) >= 8 else "",
         edition=edition,
         pages=pages,
         size_cm=size,
-        publisher=frozenset(fold_tokens(publisher)) - _PUBLISHER_NOISE,
+        publisher=frozenset(fold_tokens(data.publisher)) - _PUBLISHER_NOISE,
     )
 
 
