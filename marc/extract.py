@@ -226,9 +226,9 @@ def extract(record: RecordLike, *, full: bool = True) -> Extracted:
     """The extracted fields of one record.
 
     With ``full`` false only what the record row keeps is worked out (identifiers, title,
-    authors, year, publisher, language, type); place, edition, extent, subjects, series and
-    notes, which only the search index uses, stay empty. A bulk load does this for every
-    record it writes.
+    authors, year, publisher, language, type; and the place, read with the publisher);
+    edition, extent, subjects, series and notes, which only the search index uses, stay
+    empty. A bulk load does this for every record it writes.
     """
     if not isinstance(record, ByTag):
         record = ByTag(record)
@@ -254,11 +254,12 @@ def extract(record: RecordLike, *, full: bool = True) -> Extracted:
         isbns=isbn_candidates(isbn_raw),
         issns=issns,
         publisher=publisher,
+        place=place,
         language=language_of(record),
         material_type=leader[6:8] if len(leader) >= 8 else "",
     )
     if full:
-        _add_search_fields(record, data, place)
+        _add_search_fields(record, data)
     return data
 
 
@@ -268,13 +269,11 @@ def complete(record: RecordLike, data: Extracted) -> Extracted:
     A bulk load extracts the row's columns of every record, and the search index the rest
     of the same records: together they cost one full extraction.
     """
-    if not isinstance(record, ByTag):
-        record = ByTag(record)
-    _add_search_fields(record, data, imprint_of(record)[0])
+    _add_search_fields(record if isinstance(record, ByTag) else ByTag(record), data)
     return data
 
 
-def _add_search_fields(record: ByTag, data: Extracted, place: str) -> None:
+def _add_search_fields(record: ByTag, data: Extracted) -> None:
     subjects: list[str] = []
     for tag in ("650", "651", "600", "610", "630", "655"):
         for fld in record.get_fields(tag):
@@ -287,7 +286,6 @@ def _add_search_fields(record: ByTag, data: Extracted, place: str) -> None:
                 subjects.append(heading)
     edition = _values(record, "250", "a")
     extent = _values(record, "300", "a")
-    data.place = place
     data.edition = edition[0] if edition else ""
     data.extent = extent[0] if extent else ""
     data.subjects = subjects

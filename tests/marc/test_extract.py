@@ -5,9 +5,7 @@ from __future__ import annotations
 import pymarc
 import pytest
 
-from marc.errors import UnusableInput
 from marc.extract import ByTag, complete, extract, holdings_from_record, trim_punctuation
-from marc.reader import MarcReader
 from tests.paths import MARC_DIR
 
 
@@ -98,7 +96,7 @@ def test_row_only_extraction_equals_the_full_one_on_the_rows_fields() -> None:
 
     from tests.marc.helpers import shared_records
 
-    row_only = {"place", "edition", "extent", "subjects", "series", "notes"}
+    row_only = {"edition", "extent", "subjects", "series", "notes"}
     records = shared_records()
     assert len(records) > 100
     for record in records:
@@ -110,16 +108,10 @@ def test_row_only_extraction_equals_the_full_one_on_the_rows_fields() -> None:
 
 def test_completing_a_partial_extraction_gives_the_full_one() -> None:
     """What a bulk load's row needs, completed for the search index, is the whole extraction:
-    checked on every record of the shared MARC files."""
-    checked = 0
-    for path in sorted(MARC_DIR.iterdir()):
-        try:
-            with MarcReader(path, validate=False) as reader:
-                records = [r.record for r in reader if r.record is not None]
-        except UnusableInput:
-            continue
-        for record in records:
-            partial = extract(ByTag(record), full=False)
-            assert complete(record, partial) == extract(record), path.name
-            checked += 1
-    assert checked > 1000
+    checked on every readable record of the shared MARC files."""
+    from tests.marc.helpers import shared_records
+
+    records = shared_records()
+    assert len(records) > 100
+    for record in records:
+        assert complete(record, extract(ByTag(record), full=False)) == extract(record)
