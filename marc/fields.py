@@ -15,7 +15,7 @@ import unicodedata
 import pymarc
 from pymarc import Field, Indicators, Subfield
 
-__all__ = ["control_field", "data_field", "remove_nul"]
+__all__ = ["control_field", "data_field", "fields_from_iso2709", "make_subfield", "remove_nul"]
 
 _new = Field.__new__
 # Field.__init__ sets exactly these slots (its fourth slot, the iteration position, is set
@@ -52,6 +52,51 @@ def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Fie
     field.subfields = subfields
     field.control_field = False
     return field
+
+
+#: ``make_subfield(Subfield, (code, value))`` makes a :class:`pymarc.Subfield` without the
+#: Python-level constructor a named tuple has, which costs more than the tuple itself (a
+#: record has dozens of subfields).
+make_subfield = tuple.__new__
+#: Indicator pairs by their two characters, as :func:`fields_from_iso2709` meets them.
+_PAIRS_BY_TEXT: dict[str, Indicators] = {}
+_CONTROL_TAGS = frozenset(f"{n:03d}" for n in range(10))
+
+
+def fields_from_iso2709(tags: list[str], bodies: list[str]) -> list[Field] | None:
+    """Fields from their tags and their texts as ISO 2709 lays them out (a data field's
+    two indicators, then 0x1F and a code before each subfield; no field terminator).
+
+    The caller has checked every subfield delimiter is followed by a code (0x21-0x7E).
+    Returns None when a data field does not start with two ASCII indicators.
+    """
+    if not _DIRECT:
+        return None
+    fields: list[Field] = []
+    append = fields.append
+    for tag, body in zip(tags, bodies, strict=True):
+        field = _new(Field)
+        field.tag = tag
+        if tag in _CONTROL_TAGS:
+            field.data = body
+            field._indicators = None
+            field.subfields = []
+            field.control_field = True
+        else:
+            parts = body.split("\x1f")
+            pair = _PAIRS_BY_TEXT.get(parts[0])
+            if pair is None:
+                ind = parts[0]
+                if len(ind) != 2 or not ind.isascii():
+                    return None
+                pair = _PAIRS_BY_TEXT.setdefault(ind, Indicators(ind[0], ind[1]))
+            del parts[0]
+            field.data = None
+            field._indicators = pair
+            field.subfields = [make_subfield(Subfield, (p[0], p[1:])) for p in parts]
+            field.control_field = False
+        append(field)
+    return fields
 
 
 def remove_nul(record: pymarc.Record) -> list[str]:

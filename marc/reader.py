@@ -22,6 +22,7 @@ for bad arguments) is raised, and only when the file as a whole cannot be read.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -34,7 +35,13 @@ from pymarc import Field, Leader, Subfield
 from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
 from marc.errors import InvalidRecord, RecordTooLarge, UnusableInput
-from marc.fields import control_field, data_field, remove_nul
+from marc.fields import (
+    control_field,
+    data_field,
+    fields_from_iso2709,
+    make_subfield,
+    remove_nul,
+)
 from marc.formats import MarcInput, open_input
 from marc.pickling import flat_pickle
 from marc.validate import validate as validate_record
@@ -285,6 +292,18 @@ def decode_iso2709(
     raw: bytes, offset: int | None = 0, forced: str | None = None, complete: bool = True
 ) -> Decoded:
     """Decode one ISO 2709 record (bytes up to and including 0x1D) into a :class:`Decoded`."""
+    if complete and (forced is None or forced == "utf-8"):
+        clean = _decode_clean(raw)
+        if clean is not None:
+            clean.offset = offset
+            return clean
+    return _decode_field_by_field(raw, offset, forced, complete)
+
+
+def _decode_field_by_field(
+    raw: bytes, offset: int | None, forced: str | None, complete: bool
+) -> Decoded:
+    """:func:`decode_iso2709` for any record: each step checked, repairs made and said."""
     item = Decoded(offset=offset, raw=raw)
     try:
         parsed = iso2709.parse(raw, complete)
@@ -386,15 +405,101 @@ def decode_iso2709(
         else:
             assert isinstance(content, list)
             fields.append(
-                data_field(tag, ind[0], ind[1], [Subfield(code, text_of()) for code, _ in content])
+                data_field(
+                    tag,
+                    ind[0],
+                    ind[1],
+                    [make_subfield(Subfield, (code, text_of())) for code, _ in content],
+                )
             )
     if encoding != "utf-8" or leader09 != "a":
         leader = leader[:9] + "a" + leader[10:]
         changed = True
-    record = pymarc.Record(leader=leader, force_utf8=True)
-    record.leader = Leader(leader)  # keep 10-11/20-23 as read; the writer fixes them
-    record.fields = fields  # type: ignore[assignment]
-    item.record = record
+    item.record = _record(leader, fields)
     item.canonical = parsed.exact and not changed
     item.normalized = True  # every decoder above gives NFC; leader/09 is "a"
     return item
+
+
+def _record(leader: str, fields: list[Field]) -> pymarc.Record:
+    record = pymarc.Record(force_utf8=True)
+    record.leader = Leader(leader)  # keep 10-11/20-23 as read; the writer fixes them
+    record.fields = fields  # type: ignore[assignment]
+    return record
+
+
+_DIRECTORY = re.compile(r"(?:[0-9A-Za-z]{3}[0-9]{9})+")
+# A subfield delimiter not followed by a code the byte-level reader accepts (0x21-0x7E):
+# an empty subfield, a bad code, a delimiter ending a field.
+_BAD_SUBFIELD = re.compile("\\x1f(?![\\x21-\\x7e])")
+
+
+def _decode_clean(raw: bytes) -> Decoded | None:
+    """:func:`decode_iso2709` for a record that needs none of its repairs, or None.
+
+    Most records of a bulk load are well formed UTF-8, NFC, with the data in directory
+    order. For those, the data area is decoded and checked in one piece, and cut into
+    fields and subfields as text, rather than field by field and subfield by subfield.
+    Anything unusual (a length, offset or terminator off, another encoding, text that is
+    not NFC, an empty subfield...) returns None and goes the long way, which says what is
+    wrong. Where both apply they give the same record.
+    """
+    size = len(raw)
+    # leader/09 "a", the record terminator, an ASCII leader
+    if size < 26 or raw[9] != 0x61 or raw[-1] != 0x1D or not raw[:24].isascii():
+        return None
+    leader = raw[:24].decode("ascii")
+    if (
+        leader[10:12] != "22"
+        or leader[20:24] != "4500"
+        or not leader[:5].isdigit()
+        or int(leader[:5]) != size
+        or not leader[12:17].isdigit()
+    ):
+        return None
+    base = int(leader[12:17])
+    if raw.find(b"\x1e", iso2709.LEADER_LENGTH) != base - 1:
+        return None
+    directory = raw[iso2709.LEADER_LENGTH : base - 1].decode("ascii", "replace")
+    if not _DIRECTORY.fullmatch(directory):
+        return None
+    data = raw[base:-1]
+    pieces = data.split(b"\x1e")
+    if pieces.pop() != b"" or len(pieces) * 12 != len(directory):
+        return None
+    # The data must hold the fields one after the other, in directory order, each as long
+    # as its entry says: then field k is piece k. An entry's length and start, read as one
+    # nine-digit number, are length * 100000 + start.
+    at = 0
+    position = 3  # where the first entry's length and start begin
+    for piece in pieces:
+        length = len(piece) + 1
+        if int(directory[position : position + 9]) != length * 100_000 + at:
+            return None
+        at += length
+        position += 12
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # NFC as a whole means NFC piece by piece: the delimiters and the subfield codes
+    # around each piece are ASCII characters that compose with nothing.
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        return None
+    if "\x1f" in text and _BAD_SUBFIELD.search(text):
+        return None
+    bodies = text.split("\x1e")
+    bodies.pop()
+    fields = fields_from_iso2709(
+        [directory[k : k + 3] for k in range(0, len(directory), 12)], bodies
+    )
+    if fields is None:
+        return None
+    return Decoded(
+        offset=None,
+        raw=raw,
+        record=_record(leader, fields),
+        encoding="utf-8",
+        canonical=True,
+        normalized=True,
+    )

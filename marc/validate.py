@@ -9,6 +9,7 @@ schema (MARCXML) enforces, so every stored record can be exported as valid MARCX
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 import pymarc
 
@@ -25,6 +26,12 @@ _XSD_CODES = _DIGITS_LOWER | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ!\"#$%&'()*+,-
 _STATUS = set("acdnp")
 _TYPES = set("acdefgijkmoprt")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x7f]")
+#: Tags and indicator pairs already found valid: a dictionary look-up instead of a regular
+#: expression or two set look-ups, for every field of a bulk load.
+_GOOD_DATA_TAGS: set[str] = set()
+_GOOD_PAIRS = frozenset((a, b) for a in _INDICATORS for b in _INDICATORS)
+_code = itemgetter(0)
+_value = itemgetter(1)
 # ISO 2709's own delimiters cannot appear inside data: the record would not read back.
 _DELIMITERS = re.compile(r"[\x1d\x1e\x1f]")
 
@@ -67,16 +74,32 @@ def validate(record: pymarc.Record) -> tuple[list[str], list[str]]:
             elif _CONTROL_CHARS.search(f.data):
                 warnings.append(f"field {tag} contains control characters")
             continue
-        if not _DATA_TAG.fullmatch(tag):
-            errors.append(f"tag {tag!r} is not a valid MARC tag")
-            continue
+        if tag not in _GOOD_DATA_TAGS:
+            if not _DATA_TAG.fullmatch(tag):
+                errors.append(f"tag {tag!r} is not a valid MARC tag")
+                continue
+            if len(_GOOD_DATA_TAGS) < 10_000:
+                _GOOD_DATA_TAGS.add(tag)
         ind = f.indicators or ("", "")
-        for pos, value in ((1, ind[0]), (2, ind[1])):
-            if not isinstance(value, str) or value not in _INDICATORS:
-                errors.append(f"field {tag} has an invalid indicator {pos} ({value!r})")
-        if not f.subfields:
+        if ind not in _GOOD_PAIRS:
+            for pos, value in ((1, ind[0]), (2, ind[1])):
+                if not isinstance(value, str) or value not in _INDICATORS:
+                    errors.append(f"field {tag} has an invalid indicator {pos} ({value!r})")
+        subfields = f.subfields
+        if not subfields:
             warnings.append(f"field {tag} has no subfields")
-        for sub in f.subfields:
+            continue
+        # The common case in one pass of C loops: standard codes and no control character
+        # in any value. Anything else (or a value that is not text) is looked at one by one.
+        try:
+            if (
+                _DIGITS_LOWER.issuperset(map(_code, subfields))
+                and "".join(map(_value, subfields)).isprintable()
+            ):
+                continue
+        except TypeError:
+            pass
+        for sub in subfields:
             if sub.code not in _XSD_CODES:
                 errors.append(f"field {tag} has an invalid subfield code {sub.code!r}")
             elif sub.code not in _DIGITS_LOWER:
