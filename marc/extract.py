@@ -69,6 +69,8 @@ _TRAILING = re.compile(r"[\s/:;,=+]+$")
 _KEEP_PERIOD = re.compile(r"(?:\b[A-ZĐ]|\b(?:tr|tp|nxb|ed|co|inc|jr|st|dr|vol|t))\.$", re.I)
 
 
+#: What :data:`_TRAILING` strips, as far as ASCII goes (``str.rstrip`` is a C loop).
+_TRAILING_CHARACTERS = " \t\n\r\f\v/:;,=+"
 #: Last characters after which :func:`trim_punctuation` has nothing to strip.
 _NOTHING_TO_TRIM = frozenset(" \t\n\r/:;,=+.")
 
@@ -80,13 +82,13 @@ def trim_punctuation(text: str) -> str:
     text = text.strip()
     if not text or text[-1] not in _NOTHING_TO_TRIM:
         return text  # most values end in a letter or digit: nothing to strip
-    previous = None
-    while previous != text:
-        previous = text
-        text = _TRAILING.sub("", text)
-        if text.endswith(".") and not _KEEP_PERIOD.search(text):
-            text = text[:-1].rstrip()
-    return text
+    while True:
+        text = text.rstrip(_TRAILING_CHARACTERS)
+        if text and text[-1].isspace():  # a space outside ASCII (what \s also matches)
+            text = _TRAILING.sub("", text)
+        if not text.endswith(".") or _KEEP_PERIOD.search(text):
+            return text
+        text = text[:-1].rstrip()
 
 
 class ByTag:
@@ -293,9 +295,17 @@ def _add_search_fields(record: ByTag, data: Extracted) -> None:
     data.notes = _values(record, "500", "a") + _values(record, "520", "a")
 
 
-def _sub(fld: pymarc.Field, code: str) -> str:
-    values = fld.get_subfields(code)
-    return values[0].strip() if values else ""
+def _first_values(fld: pymarc.Field) -> dict[str, str]:
+    """Each subfield code's first value in ``fld``, stripped (what the holdings read).
+
+    One pass over the field: asking pymarc for each code walks the field once per code.
+    A first value that is empty stays: a later one of the same code is not read instead.
+    """
+    first: dict[str, str] = {}
+    for code, value in fld.subfields:
+        if code not in first:
+            first[code] = value.strip() if value else ""
+    return first
 
 
 # Koha's 952 status subfields: $7 not for loan, $0 withdrawn, $1 lost, $4 damaged.
@@ -312,31 +322,33 @@ def holdings_from_record(record: RecordLike) -> list[HoldingData]:
     """
     out: list[HoldingData] = []
     for fld in record.get_fields("852"):
-        call = " ".join(v for v in (_sub(fld, "h"), _sub(fld, "i")) if v) or _sub(fld, "j")
-        location = " / ".join(v for v in (_sub(fld, "b"), _sub(fld, "c")) if v)
+        sub = _first_values(fld).get
+        call = " ".join(v for v in (sub("h", ""), sub("i", "")) if v) or sub("j", "")
+        location = " / ".join(v for v in (sub("b", ""), sub("c", "")) if v)
         out.append(
             HoldingData(
                 call_number=call,
-                barcode=_sub(fld, "p"),
+                barcode=sub("p", ""),
                 location=location,
                 status="available",
-                institution=_sub(fld, "a"),
+                institution=sub("a", ""),
             )
         )
     for fld in record.get_fields("952"):
+        sub = _first_values(fld).get
         status = "available"
         for code, label in _KOHA_STATUS:
-            flag = _sub(fld, code)
+            flag = sub(code, "")
             if flag and flag != "0":
                 status = label
                 break
         out.append(
             HoldingData(
-                call_number=_sub(fld, "o"),
-                barcode=_sub(fld, "p"),
-                location=_sub(fld, "c"),
+                call_number=sub("o", ""),
+                barcode=sub("p", ""),
+                location=sub("c", ""),
                 status=status,
-                institution=_sub(fld, "a"),
+                institution=sub("a", ""),
             )
         )
     return out

@@ -19,6 +19,11 @@ from tests.paths import MARC_DIR
         ("Tô Hoài.", "Tô Hoài"),
         ("Nxb. Kim Đồng,", "Nxb. Kim Đồng"),
         ("  Lịch sử Việt Nam ;  ", "Lịch sử Việt Nam"),
+        ("215 tr. ;", "215 tr."),  # an abbreviation's period stays
+        ("Nhà xuất bản Trẻ. . .", "Nhà xuất bản Trẻ"),  # repeated until nothing changes
+        ("Thơ\u00a0/\u3000", "Thơ"),  # spaces outside ASCII count as spaces
+        ("Văn học.\u2003:", "Văn học"),
+        ("/ : ;", ""),
     ],
 )
 def test_trim_punctuation(raw: str, clean: str) -> None:
@@ -87,6 +92,26 @@ def test_holdings_from_852() -> None:
     assert holding.location == "Phòng đọc / Kệ 3"
     assert holding.barcode == "PLY0007"
     assert holding.institution == "VN-PLY"
+
+
+def test_holdings_read_each_codes_first_value() -> None:
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(
+        pymarc.Field(
+            tag="952",
+            indicators=[" ", " "],
+            subfields=[
+                pymarc.Subfield("p", " BC1 "),
+                pymarc.Subfield("p", "BC2"),
+                pymarc.Subfield("7", ""),  # empty: still the first $7, so not "not for loan"
+                pymarc.Subfield("7", "1"),
+                pymarc.Subfield("1", "2"),
+                pymarc.Subfield("o", "895.9"),
+            ],
+        )
+    )
+    [holding] = holdings_from_record(record)
+    assert (holding.barcode, holding.call_number, holding.status) == ("BC1", "895.9", "lost")
 
 
 def test_row_only_extraction_equals_the_full_one_on_the_rows_fields() -> None:
