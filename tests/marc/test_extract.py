@@ -5,7 +5,14 @@ from __future__ import annotations
 import pymarc
 import pytest
 
-from marc.extract import ByTag, complete, extract, holdings_from_record, trim_punctuation
+from marc.extract import (
+    ByTag,
+    HoldingData,
+    complete,
+    extract,
+    holdings_from_record,
+    trim_punctuation,
+)
 from tests.paths import MARC_DIR
 
 
@@ -71,23 +78,25 @@ def test_missing_fields_give_empty_values() -> None:
     assert data.title == "" and data.authors == [] and data.year is None and data.isbns == []
 
 
-def test_holdings_from_852() -> None:
+def _holding_of(tag: str, *subfields: tuple[str, str]) -> HoldingData:
     record = pymarc.Record(force_utf8=True)
     record.add_field(
-        pymarc.Field(
-            tag="852",
-            indicators=["8", " "],
-            subfields=[
-                pymarc.Subfield("a", "VN-PLY"),
-                pymarc.Subfield("b", "Phòng đọc"),
-                pymarc.Subfield("c", "Kệ 3"),
-                pymarc.Subfield("h", "895.922"),
-                pymarc.Subfield("i", "T-H"),
-                pymarc.Subfield("p", "PLY0007"),
-            ],
-        )
+        pymarc.Field(tag, pymarc.Indicators(" ", " "), [pymarc.Subfield(*s) for s in subfields])
     )
     [holding] = holdings_from_record(record)
+    return holding
+
+
+def test_holdings_from_852() -> None:
+    holding = _holding_of(
+        "852",
+        ("a", "VN-PLY"),
+        ("b", "Phòng đọc"),
+        ("c", "Kệ 3"),
+        ("h", "895.922"),
+        ("i", "T-H"),
+        ("p", "PLY0007"),
+    )
     assert holding.call_number == "895.922 T-H"
     assert holding.location == "Phòng đọc / Kệ 3"
     assert holding.barcode == "PLY0007"
@@ -95,22 +104,15 @@ def test_holdings_from_852() -> None:
 
 
 def test_holdings_read_each_codes_first_value() -> None:
-    record = pymarc.Record(force_utf8=True)
-    record.add_field(
-        pymarc.Field(
-            tag="952",
-            indicators=[" ", " "],
-            subfields=[
-                pymarc.Subfield("p", " BC1 "),
-                pymarc.Subfield("p", "BC2"),
-                pymarc.Subfield("7", ""),  # empty: still the first $7, so not "not for loan"
-                pymarc.Subfield("7", "1"),
-                pymarc.Subfield("1", "2"),
-                pymarc.Subfield("o", "895.9"),
-            ],
-        )
+    holding = _holding_of(
+        "952",
+        ("p", " BC1 "),
+        ("p", "BC2"),
+        ("7", ""),  # empty: still the first $7, so not "not for loan"
+        ("7", "1"),
+        ("1", "2"),
+        ("o", "895.9"),
     )
-    [holding] = holdings_from_record(record)
     assert (holding.barcode, holding.call_number, holding.status) == ("BC1", "895.9", "lost")
 
 
