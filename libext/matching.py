@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from libext.bulk import any_of, insert_rows
 from libext.models import Library, MatchKey, Record
-from libext.store import RecordStore, prepared_extras
+from libext.store import RecordStore, created_records, prepared_extras
 from marc.extract import Extracted, RecordLike
 from marc.isbn import isbn_candidates, normalize_issn
 from marc.pickling import flat_pickle
@@ -264,9 +264,16 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
     del deleted  # a deleted record keeps its keys: a re-import must find it to revive it
     if not changed:
         return
-    ids = list(changed)
     ready = prepared_extras(session, PREPARER_NAME)
-    rows: list[dict[str, object]] = []
+    created = created_records(session)
+    # record id → (library id, keys). Records this flush inserted, saved in prepared form,
+    # have no keys to remove yet, and their keys and library are known: nothing to query.
+    found: dict[int, tuple[int, list[tuple[str, str]]]] = {
+        rid: (created[rid], ready[rid])  # type: ignore[misc]
+        for rid in changed
+        if rid in created and rid in ready
+    }
+    ids = [rid for rid in changed if rid not in found]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         # The table, not the entity: an ORM delete would read back the ids it deletes.
@@ -275,7 +282,6 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
         # Records saved in prepared form come with their keys; only the others are read.
         known = [rid for rid in chunk if rid in ready]
         unread = [rid for rid in chunk if rid not in ready]
-        found: dict[int, tuple[int, list[tuple[str, str]]]] = {}
         if known:
             for rid, library_id in session.execute(
                 select(Record.id, Record.library_id).where(any_of(session, Record.id, known))
@@ -289,11 +295,11 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
             ):
                 columns = {"isbns": rec.isbns, "issns": rec.issns}
                 found[rec.id] = (rec.library_id, match_key_pairs(None, rec.marc, columns))
-        for rid, (library_id, pairs) in found.items():
-            rows += [
-                {"library_id": library_id, "record_id": rid, "kind": kind, "value": value}
-                for kind, value in pairs
-            ]
+    rows = [
+        {"library_id": library_id, "record_id": rid, "kind": kind, "value": value}
+        for rid, (library_id, pairs) in found.items()
+        for kind, value in pairs
+    ]
     if rows:
         # A Core INSERT of the table: the ORM's bulk insert prepares each row as an object.
         insert_rows(session, MatchKey.__table__, rows)

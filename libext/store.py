@@ -42,6 +42,9 @@ Preparer = Callable[[ByTag, bytes, dict[str, object], Extracted], object]
 #: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the preparers'
 #: results of the records being flushed (see :func:`prepared_extras`).
 EXTRAS_INFO_KEY = "libext.store.extras"
+#: ``session.info`` key under which :meth:`RecordStore.flush` hands the hooks the records it
+#: inserted (see :func:`created_records`).
+CREATED_INFO_KEY = "libext.store.created"
 
 
 class StoreError(Exception):
@@ -188,6 +191,14 @@ def prepared_extras(session: Session, name: str) -> dict[int, object]:
     return {rid: made[name] for rid, made in extras.items() if name in made}
 
 
+def created_records(session: Session) -> dict[int, int]:
+    """In an ``after_write`` hook: record id → library id, for the records this flush
+    inserted. Nothing can refer to them yet (ids are never reused while rows refer to them:
+    every table referring to a record deletes its rows with it), so a hook has nothing to
+    remove or look up for them."""
+    return session.info.get(CREATED_INFO_KEY) or {}
+
+
 @dataclass
 class RecordStore:
     """Writes records of the libext store in one session.
@@ -218,6 +229,8 @@ class RecordStore:
     #: new records not yet written, by ``id()`` of the record object.
     _extras: dict[int, dict[str, object]] = field(default_factory=dict)
     _new_extras: dict[int, dict[str, object]] = field(default_factory=dict)
+    #: Record id → library id of the records inserted since the last flush.
+    _created: dict[int, int] = field(default_factory=dict)
 
     def _now(self) -> datetime:
         if self._stamp is None:
@@ -351,13 +364,17 @@ class RecordStore:
         self._changed.clear()
         self._deleted.clear()
         extras, self._extras = self._extras, {}
+        created, self._created = self._created, {}
         if changed or deleted:
-            self.session.info[EXTRAS_INFO_KEY] = extras
+            info = self.session.info
+            info[EXTRAS_INFO_KEY] = extras
+            info[CREATED_INFO_KEY] = created
             try:
                 for hook in self.after_write:
                     hook(self.session, changed, deleted)
             finally:
-                self.session.info.pop(EXTRAS_INFO_KEY, None)
+                info.pop(EXTRAS_INFO_KEY, None)
+                info.pop(CREATED_INFO_KEY, None)
         return changed, deleted
 
     def _insert_new(self) -> None:
@@ -398,9 +415,11 @@ class RecordStore:
 
             ids = inserted_ids(self.session, table, rows, read_back)
         holding_rows = []
+        created = self._created
         for rec, v, new_id in zip(self._new, values, ids, strict=True):
             v["id"] = new_id
             library_id = v["library_id"]
+            created[new_id] = library_id
             for c, b, loc, s in self._new_holdings.get(id(rec), ()):
                 holding_rows.append(
                     {"record_id": new_id, "library_id": library_id, "call_number": c,

@@ -29,7 +29,7 @@ from libext.search.clusterkey import EditionFacts, edition_facts, same_edition
 from libext.search.documents import MemberData, SearchDoc, add_libraries, build_doc, member_doc
 from libext.search.engine import SearchEngine, engine_for
 from libext.search.facets import FacetCodes, pack
-from libext.store import prepared_extras
+from libext.store import created_records, prepared_extras
 from marc.extract import ByTag, Extracted, complete, extract
 from marc.pickling import flat_pickle
 
@@ -196,7 +196,9 @@ class _Batch:
             SearchMember.manual,
             SearchMember.facts,
         )
-        for chunk in _chunks(touched_ids):
+        #: Records the store inserted in this flush: no member or ISBN row refers to them yet.
+        self.created = created_records(session)
+        for chunk in _chunks([r for r in touched_ids if r not in self.created]):
             self._load(
                 session.execute(select(*cols).where(any_of(session, SearchMember.record_id, chunk)))
             )
@@ -366,7 +368,7 @@ class _Batch:
             session.execute(
                 delete(member_table).where(any_of(session, member_table.c.record_id, chunk))
             )
-        for chunk in _chunks(touched):
+        for chunk in _chunks([r for r in touched if r not in self.created]):
             session.execute(
                 delete(isbn_table).where(any_of(session, isbn_table.c.record_id, chunk))
             )

@@ -7,9 +7,11 @@ import unicodedata
 import pymarc
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
-from libext.models import Library, Record
-from libext.store import RecordStore
+from libext.models import Library, MatchKey, Record
+from libext.store import RecordStore, created_records
+from marc.isbn import normalize_isbn
 
 
 def make_record(control: str = "vn001", title: str = "Truyện Kiều", **extra: str) -> pymarc.Record:
@@ -159,6 +161,38 @@ def test_after_write_hooks_see_changed_and_deleted_ids(store: RecordStore) -> No
     store.delete(a)
     store.flush()
     assert calls == [(sorted([a.id, b.id]), []), ([], [a.id])]
+
+
+def test_hooks_are_told_which_records_the_flush_inserted(store: RecordStore) -> None:
+    seen: list[dict[int, int]] = []
+    store.after_write = [lambda session, changed, deleted: seen.append(created_records(session))]
+    library = store.library("HNM")
+    a = store.save(library, make_record("a1")).record
+    store.flush()
+    store.save(library, make_record("a1", title="Kim Vân Kiều"))  # an update
+    b = store.save(library, make_record("b1")).record
+    store.flush()
+    assert seen == [{a.id: library.id}, {b.id: library.id}]
+    assert created_records(store.session) == {}  # only while the hooks run
+
+
+def test_match_keys_of_new_and_updated_records(store: RecordStore) -> None:
+    """New records get their keys without a look-up; updated ones get theirs replaced."""
+    library = store.library("HNM")
+    rec = store.save(library, make_record("a1", isbn="978-604-1-23456-7")).record
+    store.flush()
+
+    def keys() -> list[tuple[str, str]]:
+        rows = store.session.execute(
+            select(MatchKey.kind, MatchKey.value).where(MatchKey.record_id == rec.id)
+        )
+        return sorted(tuple(row) for row in rows)
+
+    assert ("isbn", normalize_isbn("978-604-1-23456-7")) in keys()
+    store.save(library, make_record("a1", isbn="978-604-2-08355-3"))
+    store.flush()
+    assert ("isbn", normalize_isbn("978-604-2-08355-3")) in keys()
+    assert ("isbn", normalize_isbn("978-604-1-23456-7")) not in keys()
 
 
 def test_record_deleted_then_saved_again_before_the_flush_is_live(store: RecordStore) -> None:
