@@ -10,7 +10,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -32,7 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-__all__ = ["any_of", "insert_rows", "inserted_ids", "reserve_ids", "update_rows"]
+__all__ = [
+    "any_of",
+    "insert_rows",
+    "inserted_ids",
+    "reserve_ids",
+    "unreferenced",
+    "update_rows",
+]
 
 
 def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -94,6 +101,16 @@ def update_rows(
     renamed = [{**row, "_key": row[key]} for row in rows]
     if not _execute_many(session, statement, columns, renamed):  # pragma: no cover
         session.execute(statement, renamed)
+
+
+def unreferenced(session: Session, column: Any, ids: Collection[int]) -> set[int]:
+    """Those of ``ids`` that no row of ``column``'s table can hold: the ones above the
+    column's largest value (one index seek), whatever foreign keys were enforced when
+    rows were deleted."""
+    if not ids:
+        return set()
+    top = session.scalar(select(func.max(column)))
+    return set(ids) if top is None else {i for i in ids if i > top}
 
 
 def inserted_ids(

@@ -26,7 +26,7 @@ import pymarc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from libext.bulk import any_of, insert_rows
+from libext.bulk import any_of, insert_rows, unreferenced
 from libext.models import Library, MatchKey, Record
 from libext.store import RecordStore, created_records, prepared_extras
 from marc.extract import Extracted, RecordLike
@@ -266,12 +266,13 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
         return
     ready = prepared_extras(session, PREPARER_NAME)
     created = created_records(session)
+    fresh = unreferenced(session, MatchKey.record_id, [r for r in created if r in ready])
     # record id → (library id, keys). Records this flush inserted, saved in prepared form,
-    # have no keys to remove yet, and their keys and library are known: nothing to query.
+    # with no key rows yet: their keys and library are known, nothing to delete or query.
     found: dict[int, tuple[int, list[tuple[str, str]]]] = {
         rid: (created[rid], ready[rid])  # type: ignore[misc]
         for rid in changed
-        if rid in created and rid in ready
+        if rid in fresh
     }
     ids = [rid for rid in changed if rid not in found]
     for start in range(0, len(ids), 500):

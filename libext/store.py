@@ -193,9 +193,13 @@ def prepared_extras(session: Session, name: str) -> dict[int, object]:
 
 def created_records(session: Session) -> dict[int, int]:
     """In an ``after_write`` hook: record id → library id, for the records this flush
-    inserted. Nothing can refer to them yet (ids are never reused while rows refer to them:
-    every table referring to a record deletes its rows with it), so a hook has nothing to
-    remove or look up for them."""
+    inserted.
+
+    A hook's table may still hold rows with such an id: SQLite hands out the id of a deleted
+    last record again, and a deletion made without foreign keys enforced (a host's own
+    connection, the ``sqlite3`` shell) leaves the rows that referred to it. Before skipping
+    work for these records, a hook keeps those its table cannot refer to
+    (:func:`libext.bulk.unreferenced`)."""
     return session.info.get(CREATED_INFO_KEY) or {}
 
 

@@ -81,7 +81,11 @@ def validate(record: pymarc.Record) -> tuple[list[str], list[str]]:
             if len(_GOOD_DATA_TAGS) < 10_000:
                 _GOOD_DATA_TAGS.add(tag)
         ind = f.indicators or ("", "")
-        if ind not in _GOOD_PAIRS:
+        try:
+            good = ind in _GOOD_PAIRS
+        except TypeError:  # a pair holding something unhashable, a list...: not good
+            good = False
+        if not good:
             for pos, value in ((1, ind[0]), (2, ind[1])):
                 if not isinstance(value, str) or value not in _INDICATORS:
                     errors.append(f"field {tag} has an invalid indicator {pos} ({value!r})")

@@ -152,3 +152,9 @@ def test_validate_reports_every_problem_of_a_field() -> None:
     ]
     # A valid tag or indicator pair, once seen, is remembered: a bad one never is.
     assert validate(record) == (errors, warnings)
+
+
+def test_validate_reports_indicators_that_are_not_characters() -> None:
+    record = simple_record()
+    record["245"].indicators = Indicators(["1"], "0")  # type: ignore[arg-type]
+    assert validate(record)[0] == ["field 245 has an invalid indicator 1 (['1'])"]
