@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 
 import pymarc
 from sqlalchemy import delete, select
@@ -36,6 +38,12 @@ from marc.pickling import flat_pickle
 RULES = ("001", "035", "isbn", "issn")
 DEFAULT_RULES = RULES
 _KEY_RULES = ("035", "isbn", "issn")
+#: The values each key rule looks up, read from a :class:`Keys` (see ``Keys.by_rule``).
+_KEY_VALUES = {
+    "035": attrgetter("system_numbers"),
+    "isbn": attrgetter("isbns"),
+    "issn": attrgetter("issns"),
+}
 
 
 class MatchRuleError(ValueError):
@@ -69,12 +77,8 @@ class Keys:
     issns: list[str] = field(default_factory=list)
 
     def by_rule(self, rule: str) -> list[str]:
-        """The values a key rule looks up."""
-        if rule == "035":
-            return self.system_numbers
-        if rule == "isbn":
-            return self.isbns
-        return self.issns
+        """The values a key rule (``035``, ``isbn`` or ``issn``) looks up."""
+        return _KEY_VALUES[rule](self)  # type: ignore[no-any-return]
 
 
 def _control(record: pymarc.Record, tag: str) -> str:
@@ -147,44 +151,40 @@ class Matcher:
         self._by_key = {}
         if "001" in self.rules:
             self.store.prefetch(self.library, [k.control_number for k in keys if k.control_number])
-        wanted = {
-            (rule, value)
-            for k in keys
-            for rule in _KEY_RULES
-            if rule in self.rules
-            for value in k.by_rule(rule)
-        }
-        if not wanted:
-            return
-        by_kind: dict[str, list[str]] = {}
-        for kind, value in sorted(wanted):
-            by_kind.setdefault(kind, []).append(value)
         found: dict[tuple[str, str], list[int]] = {}
-        for kind, values in by_kind.items():
-            for start in range(0, len(values), 400):
-                # One kind per query, so (library_id, kind, value IN …) seeks the lookup
-                # index; a row-value IN over (kind, value) made SQLite scan every key of the
-                # library, a cost that grew with the catalogue (5 s of a 10,000-record
-                # import into 100,000).
-                rows = self.session.execute(
-                    select(MatchKey.kind, MatchKey.value, MatchKey.record_id).where(
-                        MatchKey.library_id == self.library.id,
-                        MatchKey.kind == kind,
-                        any_of(self.session, MatchKey.value, values[start : start + 400]),
-                    )
+        library_id = self.library.id
+        for kind in _KEY_RULES:
+            if kind not in self.rules:
+                continue
+            # The chunk's distinct values of this kind, gathered by C loops (a bulk load
+            # looks up thousands per chunk).
+            values = sorted(set(chain.from_iterable(map(_KEY_VALUES[kind], keys))))
+            if not values:
+                continue
+            # One kind per query, so (library_id, kind, value IN …) seeks the lookup index; a
+            # row-value IN over (kind, value) made SQLite scan every key of the library, a
+            # cost that grew with the catalogue (5 s of a 10,000-record import into 100,000).
+            rows = self.session.execute(
+                select(MatchKey.kind, MatchKey.value, MatchKey.record_id).where(
+                    MatchKey.library_id == library_id,
+                    MatchKey.kind == kind,
+                    any_of(self.session, MatchKey.value, values),
                 )
-                for row_kind, value, record_id in rows:
-                    found.setdefault((row_kind, value), []).append(record_id)
+            )
+            for row_kind, value, record_id in rows:
+                found.setdefault((row_kind, value), []).append(record_id)
+        if not found:
+            return
         ids = sorted({rid for rids in found.values() for rid in rids})
-        records: dict[int, Record] = {}
-        for start in range(0, len(ids), 500):
-            with self.session.no_autoflush:
+        with self.session.no_autoflush:
+            records = {
+                rec.id: rec
                 for rec in self.session.scalars(
                     select(Record)
-                    .where(any_of(self.session, Record.id, ids[start : start + 500]))
+                    .where(any_of(self.session, Record.id, ids))
                     .options(selectinload(Record.holdings))
-                ):
-                    records[rec.id] = rec
+                )
+            }
         for key, rids in found.items():
             self._by_key[key] = [records[r] for r in sorted(set(rids)) if r in records]
 

@@ -264,21 +264,23 @@ class RecordStore:
 
     def prefetch(self, library: Library, local_ids: Iterable[str]) -> None:
         """Look up many local ids of ``library`` in one query (bulk writers call this)."""
-        wanted = [lid for lid in set(local_ids) if (library.id, lid) not in self._known]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            with self.session.no_autoflush:
-                found = self.session.scalars(
-                    select(Record)
-                    .where(
-                        Record.library_id == library.id,
-                        any_of(self.session, Record.local_id, chunk),
-                    )
-                    .options(selectinload(Record.holdings))
+        library_id = library.id
+        known = self._known
+        wanted = [lid for lid in set(local_ids) if (library_id, lid) not in known]
+        if not wanted:
+            return
+        with self.session.no_autoflush:
+            found = self.session.scalars(
+                select(Record)
+                .where(
+                    Record.library_id == library_id,
+                    any_of(self.session, Record.local_id, wanted),
                 )
-                by_id = {rec.local_id: rec for rec in found}
-            for lid in chunk:
-                self._known[(library.id, lid)] = by_id.get(lid)
+                .options(selectinload(Record.holdings))
+            )
+            by_id = {rec.local_id: rec for rec in found}
+        for lid in wanted:
+            known[(library_id, lid)] = by_id.get(lid)
 
     def save(
         self,
