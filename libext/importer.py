@@ -23,6 +23,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -79,6 +80,7 @@ class _Outcome:
 
 
 _OUTCOME_COLUMNS = tuple(f.name for f in fields(_Outcome))
+_outcome_values = attrgetter(*_OUTCOME_COLUMNS)
 _OUTCOME_TEXTS = ("control_number", "title", "reason", "matched_by")
 
 
@@ -473,7 +475,7 @@ class Importer:
         for outcome, target in outcomes:
             if target is not None:
                 outcome.record_id = target.id
-            row = {name: getattr(outcome, name) for name in _OUTCOME_COLUMNS}
+            row = dict(zip(_OUTCOME_COLUMNS, _outcome_values(outcome), strict=True))
             if outcome.action == "rejected":
                 for name in _OUTCOME_TEXTS:
                     # A rejected record's text was never cleaned: a NUL in it (PostgreSQL

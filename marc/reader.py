@@ -245,7 +245,7 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
             result.reason = "; ".join(errors)
             return result
     if item.canonical:
-        result.marc = item.raw
+        result.marc = item.raw  # whose leader is the record's already
     else:
         try:
             result.marc = record_to_iso2709(record)
@@ -254,8 +254,8 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
             # rejected here rather than stopping the whole file.
             result.reason = str(exc)
             return result
-    # The record's leader now says what the stored bytes say (lengths, base address).
-    record.leader = Leader(result.marc[:24].decode("ascii"))
+        # The record's leader now says what the stored bytes say (lengths, base address).
+        record.leader = Leader(result.marc[:24].decode("ascii"))
     result.record = record
     return result
 
