@@ -104,9 +104,12 @@ def update_rows(
 
 
 def unreferenced(session: Session, column: Any, ids: Collection[int]) -> set[int]:
-    """Those of ``ids`` that no row of ``column``'s table can hold: the ones above the
-    column's largest value (one index seek), whatever foreign keys were enforced when
-    rows were deleted."""
+    """Some of ``ids`` that no row of ``column``'s table holds: those above the column's
+    largest value, whatever foreign keys were enforced when rows were deleted.
+
+    Ids at or below that value may be unreferenced too; a caller treats them as it would
+    without this check. One index seek when an index leads with ``column``.
+    """
     if not ids:
         return set()
     top = session.scalar(select(func.max(column)))

@@ -37,13 +37,13 @@ from marc.pickling import flat_pickle
 
 RULES = ("001", "035", "isbn", "issn")
 DEFAULT_RULES = RULES
-_KEY_RULES = ("035", "isbn", "issn")
-#: The values each key rule looks up, read from a :class:`Keys` (see ``Keys.by_rule``).
+#: The values each key rule but 001 looks up, read from a :class:`Keys` (``Keys.by_rule``).
 _KEY_VALUES = {
     "035": attrgetter("system_numbers"),
     "isbn": attrgetter("isbns"),
     "issn": attrgetter("issns"),
 }
+_KEY_RULES = tuple(_KEY_VALUES)
 
 
 class MatchRuleError(ValueError):
@@ -77,7 +77,8 @@ class Keys:
     issns: list[str] = field(default_factory=list)
 
     def by_rule(self, rule: str) -> list[str]:
-        """The values a key rule (``035``, ``isbn`` or ``issn``) looks up."""
+        """The values a key rule (``035``, ``isbn`` or ``issn``; not ``001``, which
+        :meth:`Matcher.match` looks up by local id) looks up; KeyError for another."""
         return _KEY_VALUES[rule](self)  # type: ignore[no-any-return]
 
 

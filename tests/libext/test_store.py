@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from libext.models import Library, MatchKey, Record
-from libext.models.search import SearchMember
+from libext.models.search import SearchIsbn, SearchMember
 from libext.store import RecordStore, created_records
 from marc.isbn import normalize_isbn
 
@@ -220,6 +220,8 @@ def test_an_id_sqlite_hands_out_again_gets_no_stale_rows(store: RecordStore) -> 
     assert sorted(v for (v,) in keys) == [normalize_isbn("978-604-2-08355-3")]
     member = session.get(SearchMember, new.id)
     assert member is not None and "Truyện Kiều" in member.facts
+    isbns = session.scalars(select(SearchIsbn.isbn).where(SearchIsbn.record_id == new.id))
+    assert sorted(isbns) == [normalize_isbn("978-604-2-08355-3")]
 
 
 def test_record_deleted_then_saved_again_before_the_flush_is_live(store: RecordStore) -> None:
