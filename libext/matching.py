@@ -262,11 +262,13 @@ def match_key_pairs(
 
 def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequence[int]) -> None:
     """``after_write`` hook: rebuild the match keys of the records just written."""
-    del deleted  # a deleted record keeps its keys: a re-import must find it to revive it
+    created = created_records(session)
+    # A deleted record keeps its keys, so that a re-import finds it to revive it; one this
+    # flush inserted already deleted (created, then deleted, before the flush) gets them.
+    changed = [*changed, *(rid for rid in deleted if rid in created)]
     if not changed:
         return
     ready = prepared_extras(session, PREPARER_NAME)
-    created = created_records(session)
     fresh = unreferenced(session, MatchKey.record_id, [r for r in created if r in ready])
     # record id → (library id, keys). Records this flush inserted, saved in prepared form,
     # with no key rows yet: their keys and library are known, nothing to delete or query.

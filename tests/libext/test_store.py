@@ -227,6 +227,15 @@ def test_a_deleted_last_records_id_brings_no_stale_rows(store: RecordStore) -> N
     assert sorted(isbns) == [normalize_isbn("978-604-2-08355-3")]
 
 
+def test_a_record_created_and_deleted_in_one_flush_keeps_its_keys(store: RecordStore) -> None:
+    """As any deleted record: a re-import must find it by its keys to revive it."""
+    record = store.save(store.library("HNM"), make_record("a1")).record
+    assert store.delete(record)
+    store.flush()
+    rows = store.session.execute(select(MatchKey.kind).where(MatchKey.record_id == record.id))
+    assert [kind for (kind,) in rows] == ["isbn"]
+
+
 def test_record_deleted_then_saved_again_before_the_flush_is_live(store: RecordStore) -> None:
     calls = _record_hook_calls(store)
     library = store.library("HNM")
