@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql
@@ -59,12 +60,17 @@ def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
         # values to n characters, and a value that cannot be stored would then match one.
         item = Text() if isinstance(column.type, String) else column.type
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(item)))
-    # SQLite's JSON functions end a string at an escaped NUL (U+0000): text with one (which
-    # MARC data may carry, with a warning) goes as a plain IN list.
-    if name == "sqlite" and not any(isinstance(v, str) and "\x00" in v for v in values):
-        listed = func.json_each(bindparam(None, json.dumps(values)))
-        return column.in_(select(literal_column("value")).select_from(listed))
-    return column.in_(values)
+    if name != "sqlite":
+        return column.in_(values)
+    # SQLite's JSON functions end a string at an escaped NUL (U+0000): the values with one
+    # (which MARC data may carry, with a warning) go as a plain IN list beside the others,
+    # one parameter each, so that a long list stays within SQLite's parameter limit.
+    odd = [v for v in values if isinstance(v, str) and "\x00" in v]
+    if odd:
+        values = [v for v in values if not (isinstance(v, str) and "\x00" in v)]
+    listed = func.json_each(bindparam(None, json.dumps(values)))
+    clause = column.in_(select(literal_column("value")).select_from(listed))
+    return or_(clause, column.in_(odd)) if odd else clause
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, object]]) -> None:
