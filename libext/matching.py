@@ -129,7 +129,9 @@ def keys_of(record: pymarc.Record, extracted: Extracted | None = None) -> Keys:
 @dataclass(slots=True)
 class Match:
     """The record found for an incoming record, the rule that found it, and a note when
-    the rule found several (the oldest live record is taken)."""
+    the rule found several. Then the first live one is taken (the first of all when none
+    is live): the records of the incoming record's first value that finds any come first,
+    oldest first, then those of its next values."""
 
     record: Record
     rule: str
