@@ -15,9 +15,18 @@ import unicodedata
 import pymarc
 from pymarc import Field, Indicators, Subfield
 
-__all__ = ["control_field", "data_field", "fields_from_iso2709", "make_subfield", "remove_nul"]
+__all__ = [
+    "CONTROL_TAGS",
+    "control_field",
+    "data_field",
+    "fields_from_iso2709",
+    "make_subfield",
+    "remove_nul",
+]
 
 _new = Field.__new__
+#: The tags of control fields (001-009, and 000): no indicators, no subfields.
+CONTROL_TAGS = frozenset(f"{n:03d}" for n in range(10))
 # Field.__init__ sets exactly these slots (its fourth slot, the iteration position, is set
 # when the field is iterated).
 _DIRECT = {"tag", "data", "_indicators", "subfields", "control_field"} <= set(Field.__slots__)
@@ -27,7 +36,7 @@ _PAIRS: dict[tuple[str, str], Indicators] = {}
 
 def control_field(tag: str, data: str) -> Field:
     """A control field (001-009): ``tag`` must be three characters."""
-    if not _DIRECT or len(tag) != 3 or not (tag < "010" and tag.isdigit()):
+    if not _DIRECT or tag not in CONTROL_TAGS:
         return Field(tag=tag, data=data)
     field = _new(Field)
     field.tag = tag
@@ -40,7 +49,7 @@ def control_field(tag: str, data: str) -> Field:
 
 def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Field:
     """A data field: ``tag`` three characters, ``ind1``/``ind2`` one character each."""
-    if not _DIRECT or len(tag) != 3 or (tag < "010" and tag.isdigit()):
+    if not _DIRECT or len(tag) != 3 or tag in CONTROL_TAGS:
         return Field(tag=tag, indicators=Indicators(ind1, ind2), subfields=subfields)
     pair = _PAIRS.get((ind1, ind2))
     if pair is None:
@@ -60,7 +69,6 @@ def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Fie
 make_subfield = tuple.__new__
 #: Indicator pairs by their two characters, as :func:`fields_from_iso2709` meets them.
 _PAIRS_BY_TEXT: dict[str, Indicators] = {}
-_CONTROL_TAGS = frozenset(f"{n:03d}" for n in range(10))
 
 
 def fields_from_iso2709(tags: list[str], bodies: list[str]) -> list[Field] | None:
@@ -77,7 +85,7 @@ def fields_from_iso2709(tags: list[str], bodies: list[str]) -> list[Field] | Non
     for tag, body in zip(tags, bodies, strict=True):
         field = _new(Field)
         field.tag = tag
-        if tag in _CONTROL_TAGS:
+        if tag in CONTROL_TAGS:
             field.data = body
             field._indicators = None
             field.subfields = []

@@ -27,6 +27,8 @@ _CHUNK = 1 << 16
 _GAP = b" \t\r\n\x00\x1a"  # what files put between records: newlines, NULs, Ctrl-Z
 _LEADER_START = re.compile(rb"\d{5}[\x20-\x7e]{7}\d{5}")
 _TAG = re.compile(rb"[0-9A-Za-z]{3}")
+#: A whole directory of well-formed entries: a tag, then the field's length and start.
+DIRECTORY = re.compile(rb"(?:" + _TAG.pattern + rb"[0-9]{9})+")
 
 
 @dataclass(slots=True)

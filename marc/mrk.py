@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import pymarc
 
+from marc.fields import CONTROL_TAGS
 from marc.reader import Decoded, decode_iso2709
 
 # LC MARCMaker/MARCBreaker character mnemonics and the MARC-8 bytes they stand for.
@@ -100,7 +101,7 @@ def mrk_to_iso2709(lines: list[str]) -> tuple[bytes | None, str | None]:
         if tag == "LDR":
             leader = data.replace("\\", " ")
             continue
-        if tag < "010" and tag.isdigit():
+        if tag in CONTROL_TAGS:
             fields.append((tag, _to_bytes(data.replace("\\", " "))))
             continue
         if len(data) < 2:

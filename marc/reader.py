@@ -36,6 +36,7 @@ from marc import iso2709
 from marc.encoding import canonical_encoding, decoder_for, detect
 from marc.errors import InvalidRecord, RecordTooLarge, UnusableInput
 from marc.fields import (
+    CONTROL_TAGS,
     control_field,
     data_field,
     fields_from_iso2709,
@@ -273,10 +274,6 @@ def read(
 # -- ISO 2709 ------------------------------------------------------------------------------
 
 
-def _is_control(tag: str) -> bool:
-    return tag < "010" and tag.isdigit()
-
-
 def _iter_iso2709(stream: BinaryIO, forced: str | None) -> Iterator[Decoded]:
     for piece in iso2709.split_records(stream):
         yield Decoded(
@@ -318,7 +315,7 @@ def _decode_field_by_field(
     layout: list[tuple[str, str | None, list[tuple[str, bytes]] | bytes]] = []
     chunks: list[bytes] = []
     for tag, body in parsed.fields:
-        if _is_control(tag):
+        if tag in CONTROL_TAGS:
             layout.append((tag, None, body))
             chunks.append(body)
             continue
@@ -428,7 +425,6 @@ def _record(leader: str, fields: list[Field]) -> pymarc.Record:
     return record
 
 
-_DIRECTORY = re.compile(r"(?:[0-9A-Za-z]{3}[0-9]{9})+")
 # A subfield delimiter not followed by a code the byte-level reader accepts (0x21-0x7E):
 # an empty subfield, a bad code, a delimiter ending a field.
 _BAD_SUBFIELD = re.compile("\\x1f(?![\\x21-\\x7e])")
@@ -460,9 +456,9 @@ def _decode_clean(raw: bytes) -> Decoded | None:
     base = int(leader[12:17])
     if raw.find(b"\x1e", iso2709.LEADER_LENGTH) != base - 1:
         return None
-    directory = raw[iso2709.LEADER_LENGTH : base - 1].decode("ascii", "replace")
-    if not _DIRECTORY.fullmatch(directory):
+    if not iso2709.DIRECTORY.fullmatch(raw, iso2709.LEADER_LENGTH, base - 1):
         return None
+    directory = raw[iso2709.LEADER_LENGTH : base - 1].decode("ascii")
     data = raw[base:-1]
     pieces = data.split(b"\x1e")
     if pieces.pop() != b"" or len(pieces) * 12 != len(directory):
