@@ -10,7 +10,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -38,7 +38,6 @@ __all__ = [
     "insert_rows",
     "inserted_ids",
     "reserve_ids",
-    "unreferenced",
     "update_rows",
 ]
 
@@ -109,19 +108,6 @@ def update_rows(
         session.execute(statement, renamed)
 
 
-def unreferenced(session: Session, column: Any, ids: Collection[int]) -> set[int]:
-    """Some of ``ids`` that no row of ``column``'s table holds: those above the column's
-    largest value, whatever foreign keys were enforced when rows were deleted.
-
-    Ids at or below that value may be unreferenced too; a caller treats them as it would
-    without this check. One index seek when an index leads with ``column``.
-    """
-    if not ids:
-        return set()
-    top = session.scalar(select(func.max(column)))
-    return set(ids) if top is None else {i for i in ids if i > top}
-
-
 def inserted_ids(
     session: Session,
     table: Table,
@@ -131,9 +117,10 @@ def inserted_ids(
     """INSERT ``rows`` (as :func:`insert_rows`) and return the ids they got, in row order.
 
     On SQLite the table's largest id is read before and after: SQLite gives a new row the
-    largest id + 1, so when the two differ by exactly the number of rows, the ids in between
-    are these rows', in order (a row another connection slipped in would widen the gap). In
-    any other case ``read_back`` reads them back (by a unique key the rows carry).
+    largest id + 1 (with AUTOINCREMENT, the largest ever used + 1), so when the two differ by
+    exactly the number of rows, the ids in between are these rows', in order (a row another
+    connection slipped in, or ids given up by deleted rows, would widen the gap). In any
+    other case ``read_back`` reads them back (by a unique key the rows carry).
     """
     if not rows:
         return []

@@ -28,7 +28,7 @@ import pymarc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from libext.bulk import any_of, insert_rows, unreferenced
+from libext.bulk import any_of, insert_rows
 from libext.models import Library, MatchKey, Record
 from libext.store import RecordStore, created_records, prepared_extras
 from marc.extract import Extracted, RecordLike
@@ -271,13 +271,13 @@ def refresh_match_keys(session: Session, changed: Sequence[int], deleted: Sequen
     if not changed:
         return
     ready = prepared_extras(session, PREPARER_NAME)
-    fresh = unreferenced(session, MatchKey.record_id, [r for r in created if r in ready])
     # record id → (library id, keys). Records this flush inserted, saved in prepared form,
-    # with no key rows yet: their keys and library are known, nothing to delete or query.
+    # with no key rows yet (a new id was never used before): their keys and library are
+    # known, nothing to delete or query.
     found: dict[int, tuple[int, list[tuple[str, str]]]] = {
         rid: (created[rid], ready[rid])  # type: ignore[misc]
         for rid in changed
-        if rid in fresh
+        if rid in created and rid in ready
     }
     ids = [rid for rid in changed if rid not in found]
     for start in range(0, len(ids), 500):

@@ -195,11 +195,9 @@ def created_records(session: Session) -> dict[int, int]:
     """In an ``after_write`` hook: record id → library id, for the records this flush
     inserted.
 
-    A hook's table may still hold rows with such an id: SQLite hands out the id of a deleted
-    last record again, and a deletion made without foreign keys enforced (a host's own
-    connection, the ``sqlite3`` shell) leaves the rows that referred to it. Before skipping
-    work for these records, a hook keeps those its table cannot refer to
-    (:func:`libext.bulk.unreferenced`)."""
+    No row of a hook's table can refer to them yet: a record id is never handed out twice
+    (PostgreSQL's sequences; ``AUTOINCREMENT`` on SQLite, see migration 0009), so rows that a
+    deletion without foreign keys left behind never become a new record's."""
     return session.info.get(CREATED_INFO_KEY) or {}
 
 

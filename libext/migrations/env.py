@@ -21,16 +21,32 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
 
 def run_migrations_online() -> None:
     engine = config.attributes["engine"]
-    with engine.begin() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            version_table=VERSION_TABLE,
-            include_object=include_object,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        enforced = False
+        if sqlite:
+            # SQLite changes most of a table only by rebuilding it, and dropping the old
+            # table with foreign keys on deletes every row that refers to it (ON DELETE
+            # CASCADE). Off for the migrations, outside any transaction as SQLite requires,
+            # then back as they were.
+            enforced = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    version_table=VERSION_TABLE,
+                    include_object=include_object,
+                    render_as_batch=sqlite,
+                )
+                with context.begin_transaction():
+                    context.run_migrations()
+        finally:
+            if enforced:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 run_migrations_online()

@@ -37,6 +37,9 @@ class Record(Base):
         Index("uq_libext_record_library_local", "library_id", "local_id", unique=True),
         Index("ix_libext_record_datestamp_id", "datestamp", "id"),
         Index("ix_libext_record_library_control", "library_id", "control_number"),
+        # SQLite would otherwise hand the id of a deleted last record to the next one (see
+        # migration 0009).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,7 @@ import pymarc
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from libext.bulk import any_of, insert_rows, reserve_ids, unreferenced, update_rows
+from libext.bulk import any_of, insert_rows, reserve_ids, update_rows
 from libext.models import Holding, Library, Record
 from libext.models.base import utcnow
 from libext.models.search import SearchCluster, SearchFacet, SearchIsbn, SearchMember
@@ -196,13 +196,10 @@ class _Batch:
             SearchMember.manual,
             SearchMember.facts,
         )
-        # Records the store inserted in this flush that no member row refers to: nothing to
-        # load for them.
-        created = created_records(session)
-        no_member = unreferenced(session, SearchMember.record_id, created)
-        #: Records inserted in this flush that no ISBN row refers to: none to delete.
-        self.no_isbns = unreferenced(session, SearchIsbn.record_id, created)
-        for chunk in _chunks([r for r in touched_ids if r not in no_member]):
+        # Records the store inserted in this flush: no member or ISBN row can refer to them
+        # (a new id was never used before), nothing to load or delete for them.
+        self.created = created_records(session)
+        for chunk in _chunks([r for r in touched_ids if r not in self.created]):
             self._load(
                 session.execute(select(*cols).where(any_of(session, SearchMember.record_id, chunk)))
             )
@@ -372,7 +369,7 @@ class _Batch:
             session.execute(
                 delete(member_table).where(any_of(session, member_table.c.record_id, chunk))
             )
-        for chunk in _chunks([r for r in touched if r not in self.no_isbns]):
+        for chunk in _chunks([r for r in touched if r not in self.created]):
             session.execute(
                 delete(isbn_table).where(any_of(session, isbn_table.c.record_id, chunk))
             )

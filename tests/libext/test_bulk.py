@@ -16,7 +16,6 @@ from libext.bulk import (
     insert_rows,
     inserted_ids,
     reserve_ids,
-    unreferenced,
     update_rows,
 )
 from libext.models import Library
@@ -65,15 +64,6 @@ def test_inserted_ids_are_the_rows_ids_in_order(
     assert ids == _ids_by_code(session, names)
     fast = session.get_bind().dialect.name == "sqlite" and not interloper
     assert read_back_calls == ([] if fast else [1])
-
-
-def test_unreferenced_ids_are_those_above_every_value_of_the_column(session: Session) -> None:
-    column = Library.__table__.c.id
-    assert unreferenced(session, column, [1, 2]) == {1, 2}  # an empty table
-    insert_rows(session, Library.__table__, _library_rows(["A", "B"]))
-    top = max(_ids_by_code(session, ["A", "B"]))
-    assert unreferenced(session, column, [top - 1, top, top + 1, top + 5]) == {top + 1, top + 5}
-    assert unreferenced(session, column, []) == set()
 
 
 def test_reserved_ids_take_complete_rows_and_nobody_else_gets_them(session: Session) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import libext.models  # noqa: F401
-from libext.migrate import VERSION_TABLE, current_heads, script_heads, upgrade
-from libext.models import Base
+from libext.db import configure_sqlite
+from libext.migrate import VERSION_TABLE, alembic_config, current_heads, script_heads, upgrade
+from libext.models import Base, Holding, ImportBatch, ImportOutcome, Library, Record
 
 
 def _include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
@@ -51,4 +55,57 @@ def test_host_tables_are_left_alone(empty_db_url: str) -> None:
         assert (
             conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "hostrev"
         )
+    engine.dispose()
+
+
+def test_record_ids_are_never_handed_out_twice_after_0009(tmp_path: Path) -> None:
+    """Migration 0009 rebuilds libext_record with AUTOINCREMENT on an existing SQLite
+    database: rows left by a deletion made without foreign keys are settled as their keys
+    say, every other row stays (the rebuild runs with foreign keys off, or dropping the old
+    table would take every holding with it), and a deleted last record's id is not given to
+    the next record."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}", poolclass=sa.NullPool)
+    cfg = alembic_config(engine)
+    for head in script_heads(engine) - {"0009"}:  # the database as it was before 0009
+        command.upgrade(cfg, head)
+    assert "0009" not in current_heads(engine)
+    record = Record.__table__
+
+    def record_row(local_id: str) -> dict[str, object]:
+        return {"library_id": 1, "local_id": local_id, "marc": b"", "leader": ""}
+
+    with engine.begin() as conn:
+        conn.execute(Library.__table__.insert(), {"id": 1, "code": "HNM", "name": "x"})
+        conn.execute(record.insert(), [{"id": i, **record_row(f"r{i}")} for i in (1, 2, 3)])
+        conn.execute(
+            Holding.__table__.insert(),
+            [{"record_id": i, "library_id": 1, "call_number": f"c{i}"} for i in (1, 2, 3)],
+        )
+        conn.execute(
+            ImportBatch.__table__.insert(),
+            {"id": 1, "library_id": 1, "filename": "f.mrc", "file_sha256": "", "status": "done"},
+        )
+        conn.execute(
+            ImportOutcome.__table__.insert(),
+            {"batch_id": 1, "ordinal": 3, "action": "created", "record_id": 3},
+        )
+        # Foreign keys are off on this plain engine, as on a host's own connection.
+        conn.execute(record.delete().where(record.c.id == 3))
+    # Run as libext runs it: on an engine that turns foreign keys on for every connection.
+    configure_sqlite(engine)
+    assert upgrade(engine) == ["0009"]
+    with engine.begin() as conn:
+        holdings = conn.execute(
+            sa.select(Holding.record_id, Holding.call_number).order_by(Holding.id)
+        ).all()
+        assert holdings == [(1, "c1"), (2, "c2")]
+        assert conn.execute(sa.select(ImportOutcome.record_id)).all() == [(None,)]
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        # r4 takes 3 (the largest id left + 1; nothing refers to 3 any more), and keeps it.
+        conn.execute(record.insert(), record_row("r4"))
+        conn.execute(record.delete().where(record.c.local_id == "r4"))
+        conn.execute(record.insert(), record_row("r5"))
+        ids = conn.execute(sa.select(record.c.local_id, record.c.id).order_by(record.c.id)).all()
+    assert ids == [("r1", 1), ("r2", 2), ("r5", 4)]
     engine.dispose()
