@@ -442,15 +442,30 @@ class SearchIndexer:
 
     def _prepare(self, changed: Sequence[int]) -> list[_Prepared]:
         """The changed records (in id order) parsed, with their facts and member payload."""
-        out: list[_Prepared] = []
+        found: dict[int, _Prepared] = {}
         # Records saved in prepared form come with their facts worked out already.
         ready = prepared_extras(self.session, PREPARER_NAME)
-        for chunk in _chunks(sorted(set(changed))):
+        # Those this flush inserted are live, and every holding of a new record is its own
+        # library's: nothing of them to read back but their library's code.
+        created = created_records(self.session)
+        fresh = {rid for rid in changed if rid in created and rid in ready}
+        if fresh:
+            code_of = dict(
+                self.session.execute(
+                    select(Library.id, Library.code).where(
+                        any_of(self.session, Library.id, sorted({created[r] for r in fresh}))
+                    )
+                ).all()
+            )
+            for record_id in fresh:
+                found[record_id] = self._prepared(
+                    record_id, ready[record_id], [code_of[created[record_id]]]
+                )
+        for chunk in _chunks(sorted(set(changed) - fresh)):
             rows = self.session.execute(
                 select(Record.id, Record.deleted, Library.code)
                 .join(Library, Library.id == Record.library_id)
                 .where(any_of(self.session, Record.id, chunk))
-                .order_by(Record.id)
             ).all()
             # Only live records without prepared facts are read back (their MARC parsed).
             unread = [rid for rid, deleted, _code in rows if not deleted and rid not in ready]
@@ -477,12 +492,18 @@ class SearchIndexer:
                     marc = marc_of[record_id]
                     parsed = _parse(marc)
                     prep = None if parsed is None else member_prep(parsed, marc)
-                if not isinstance(prep, MemberPrep):
-                    out.append(_Prepared(record_id))
-                    continue
-                codes = list(dict.fromkeys([library_code, *holders.get(record_id, ())]))
-                out.append(_Prepared(record_id, prep.facts, prep.payload(codes), prep, codes))
-        return out
+                codes = [library_code, *holders.get(record_id, ())]
+                found[record_id] = self._prepared(record_id, prep, codes)
+        return [found[record_id] for record_id in sorted(found)]
+
+    @staticmethod
+    def _prepared(record_id: int, prep: object, library_codes: list[str]) -> _Prepared:
+        """A changed record as indexing takes it: none of its facts when it is deleted or
+        unreadable (``prep`` None); ``library_codes`` cataloguing library first."""
+        if not isinstance(prep, MemberPrep):
+            return _Prepared(record_id)
+        codes = list(dict.fromkeys(library_codes))
+        return _Prepared(record_id, prep.facts, prep.payload(codes), prep, codes)
 
     def rebuild(self, batch: int = 500) -> int:
         """Re-cluster and re-index every record from scratch; returns the number of clusters.
