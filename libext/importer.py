@@ -43,7 +43,7 @@ from libext.store import (
     prepare_extracted,
 )
 from libext.workers import ordered_map
-from marc.errors import MarcError
+from marc.errors import MarcError, UnusableInput
 from marc.extract import HoldingData, holdings_from_record
 from marc.pickling import flat_pickle
 from marc.reader import Decoded, MarcReader, ReadResult, decode_iso2709, finish
@@ -355,13 +355,20 @@ class Importer:
         def chunks() -> Iterator[tuple[list[tuple[int, Decoded]], bool]]:
             chunk: list[tuple[int, Decoded]] = []
             preparers = tuple(self.store.preparers)
-            for ordinal, item in reader.pieces(deferred=self.options.workers > 0):
-                if ordinal <= start_after:
-                    continue
-                chunk.append((ordinal, item))
-                if len(chunk) >= batch_size:
+            try:
+                for ordinal, item in reader.pieces(deferred=self.options.workers > 0):
+                    if ordinal <= start_after:
+                        continue
+                    chunk.append((ordinal, item))
+                    if len(chunk) >= batch_size:
+                        yield chunk, reader.validate, preparers
+                        chunk = []
+            except MarcError:
+                # The file became unreadable part-way (a damaged gzip stream): the records
+                # read before that point still go in, then the import stops.
+                if chunk:
                     yield chunk, reader.validate, preparers
-                    chunk = []
+                raise
             if chunk:
                 yield chunk, reader.validate, preparers
 
@@ -376,10 +383,18 @@ class Importer:
             report.status = "failed"
             report.message = str(exc)
             if self.batch is not None:
+                if report.read:
+                    report.message += (
+                        f". Batch {self.batch.id} keeps the {report.read:,} records read before "
+                        "that point: revert it, or import the repaired file (records already "
+                        "in are matched, not added twice)"
+                    )
                 self.batch.status = "failed"
-                self.batch.message = str(exc)
+                self.batch.message = report.message
                 self.session.commit()
-            raise
+            if report.message == str(exc):
+                raise
+            raise UnusableInput(report.message) from exc
         if self.progress and counting:
             self.progress(size, size)
         if reader.suggestions:

@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import re
+import sys
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -77,11 +78,19 @@ def sniff(head: bytes) -> str | None:
 
 
 class _Prefixed(io.RawIOBase):
-    """A raw stream that replays already-read bytes before the rest of another stream."""
+    """A raw stream that replays already-read bytes before the rest of another stream.
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    A read of the rest that fails (a gzip stream that ends early or fails its CRC check, an
+    I/O error) raises :class:`UnusableInput` naming ``name`` and how far the content was
+    read, so that a reader part-way through a file stops with a sentence, not a traceback.
+    """
+
+    def __init__(self, head: bytes, rest: BinaryIO, name: str = "<stream>") -> None:
         self._head = head
         self._rest = rest
+        self._name = name
+        self._served = 0
+        self._read = getattr(rest, "read1", rest.read)
 
     def readable(self) -> bool:
         return True
@@ -91,10 +100,20 @@ class _Prefixed(io.RawIOBase):
             n = min(len(buffer), len(self._head))
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
+            self._served += n
             return n
-        data = self._rest.read(len(buffer))
+        try:
+            # read1: one read underneath. GzipFile.read(n) gathers several and drops them all
+            # when the last fails, as the end of a stream with a bad CRC does.
+            data = self._read(len(buffer))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnusableInput(
+                f"{self._name} is damaged after {self._served:,} bytes of its content ({exc}): "
+                "the records before that point were read, none after it"
+            ) from exc
         n = len(data)
         buffer[:n] = data
+        self._served += n
         return n
 
     def close(self) -> None:
@@ -102,6 +121,38 @@ class _Prefixed(io.RawIOBase):
             self._rest.close()
         finally:
             super().close()
+
+
+class _Stream(io.BufferedReader):
+    """The buffered stream readers get: a ``read`` that stops part-way (a damaged gzip
+    stream, an I/O error) returns the bytes it has first, and raises on the next call.
+
+    ``BufferedReader.read(n)`` gathers several raw reads and drops what it gathered when one
+    fails: the records just before the damage would be lost although they arrived whole.
+    """
+
+    _failure: UnusableInput | None = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._failure is not None:
+            raise self._failure
+        if size is None or size < 0:
+            size = sys.maxsize
+        parts: list[bytes] = []
+        wanted = size
+        while wanted > 0:
+            try:
+                data = self.read1(min(wanted, 1 << 20))
+            except UnusableInput as exc:
+                if not parts:
+                    raise
+                self._failure = exc
+                break
+            if not data:
+                break
+            parts.append(data)
+            wanted -= len(data)
+        return b"".join(parts)
 
 
 class MarcInput:
@@ -148,11 +199,14 @@ def open_input(source: str | os.PathLike[str] | BinaryIO, fmt: str = "auto") -> 
     try:
         magic = raw.read(2)
         compressed = magic == b"\x1f\x8b"
-        base: BinaryIO = io.BufferedReader(_Prefixed(magic, raw))  # type: ignore[assignment]
+        base: BinaryIO = io.BufferedReader(_Prefixed(magic, raw, name))  # type: ignore[assignment]
         if compressed:
             base = gzip.GzipFile(fileobj=base, mode="rb")  # type: ignore[assignment]
         head = base.read(_SNIFF)
-        stream = io.BufferedReader(_Prefixed(head, base), buffer_size=1 << 16)  # type: ignore[arg-type]
+        stream = _Stream(_Prefixed(head, base, name), buffer_size=1 << 16)  # type: ignore[arg-type]
+    except UnusableInput:
+        raw.close()
+        raise
     except (OSError, EOFError, zlib.error) as exc:
         raw.close()
         raise UnusableInput(f"{name}: not a readable file or gzip stream ({exc})") from exc

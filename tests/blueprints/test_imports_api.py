@@ -15,6 +15,7 @@ from libext.models import Library
 from marc.reader import MarcReader
 from marc.writer import record_to_iso2709
 from tests.libext.marc_files import book
+from tests.marc.test_formats import damaged_gzip
 from tests.paths import MARC_DIR, XSD_DIR
 
 
@@ -147,3 +148,10 @@ def test_export_filters(api: FlaskClient) -> None:
     assert future.status_code == 200 and future.data == b""
     everything = api.get("/api/export", headers=who())
     assert everything.data.count(b"\x1d") == 3
+
+
+def test_a_damaged_gzip_upload_is_a_422_not_a_500(api: FlaskClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for damage in ("truncated", "crc"):
+        response = upload(api, damaged_gzip(tmp_path, damage).read_bytes(), name="books.mrc.gz")
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert "is damaged after" in response.get_json()["error"]["message"]

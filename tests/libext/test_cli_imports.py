@@ -13,6 +13,7 @@ from lxml import etree
 from marc.reader import MarcReader
 from tests.libext.marc_files import book, write_iso
 from tests.marc.helpers import run_yaz
+from tests.marc.test_formats import damaged_gzip
 from tests.paths import MARC_DIR, XSD_DIR
 
 
@@ -86,6 +87,24 @@ def test_dry_run_then_import_then_revert(cli: FlaskCliRunner, tmp_path: Path) ->
     reverted = cli.invoke(args=["libext", "imports", "revert", str(real["batch"]), "--json"])
     assert reverted.exit_code == 0 and json.loads(reverted.output)["removed"] == 1
     assert cli.invoke(args=["libext", "imports", "revert", str(real["batch"])]).exit_code == 2
+
+
+def test_a_gzip_file_damaged_part_way_keeps_what_was_read(
+    cli: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """Exit 2 with a sentence (no traceback, no "Aborted!"); the records before the damage
+    are in a failed batch that says so, and can be reverted."""
+    path = damaged_gzip(tmp_path, "truncated")
+    result = _import(cli, str(path), "--library", "HNM", "--json", "--batch-size", "100")
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.output)["error"]
+    assert "is damaged after" in error and "Compressed file ended" in error
+    listed = json.loads(cli.invoke(args=["libext", "imports", "list", "--json"]).output)
+    (batch,) = listed["batches"]
+    assert batch["status"] == "failed" and batch["read"] > 0
+    assert f"Batch {batch['batch']} keeps the {batch['read']:,} records read" in error
+    reverted = cli.invoke(args=["libext", "imports", "revert", str(batch["batch"]), "--json"])
+    assert json.loads(reverted.output)["removed"] == batch["read"] == batch["created"]
 
 
 @pytest.mark.parametrize("fmt", ["iso2709", "marcxml", "json", "mrk"])

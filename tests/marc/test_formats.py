@@ -6,6 +6,7 @@ import gzip
 import io
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +61,35 @@ def test_unusable_input(tmp_path, content: bytes, message: str) -> None:
     path.write_bytes(content)
     with pytest.raises(UnusableInput, match=message):
         list(MarcReader(path))
+
+
+def damaged_gzip(tmp_path: Path, damage: str, count: int = 3000) -> Path:
+    """``count`` small records, gzip-compressed, then damaged: ``"truncated"`` cuts the
+    compressed stream at two thirds, ``"crc"`` spoils its CRC (every byte is there)."""
+    data = b"".join(
+        record_to_iso2709(simple_record(f"rec{i}", f"Tiêu đề số {i}")) for i in range(count)
+    )
+    packed = bytearray(gzip.compress(data, mtime=0))
+    if damage == "truncated":
+        packed = packed[: len(packed) * 2 // 3]
+    else:
+        packed[-8] ^= 0xFF  # the trailer: CRC-32, then the length
+    path = tmp_path / f"{damage}.mrc.gz"
+    path.write_bytes(bytes(packed))
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncated", "crc"])
+def test_a_gzip_stream_damaged_part_way_stops_with_a_sentence(tmp_path, damage: str) -> None:
+    """The records before the damage are read; then UnusableInput says where, never a bare
+    EOFError or BadGzipFile."""
+    read = []
+    with pytest.raises(UnusableInput, match=r"is damaged after [\d,]+ bytes of its content"):
+        for result in MarcReader(damaged_gzip(tmp_path, damage)):
+            assert result.ok, result.errors
+            read.append(result.record["001"].data)
+    assert read == [f"rec{i}" for i in range(len(read))]
+    assert (0 < len(read) < 3000) if damage == "truncated" else len(read) == 3000
 
 
 def test_missing_file() -> None:
