@@ -12,7 +12,9 @@ Rules, tried in the order given (``--match``):
 ``issn``
     an ISSN of 022.
 
-The first rule that finds a record wins. 035, ISBN and ISSN are looked up in
+The first rule that finds a record wins. 035, ISBN and ISSN never join two records of one
+catalogue: a record whose 001 differs from the incoming one's, under the same 003 (or none
+on both), is not taken by them. 035, ISBN and ISSN are looked up in
 :class:`libext.models.MatchKey`, which :func:`refresh_match_keys` keeps in step with every
 write through the record store (imports, harvests, edits) as an ``after_write`` hook.
 """
@@ -212,13 +214,31 @@ class Matcher:
             candidates: list[Record] = []
             for value in keys.by_rule(rule):
                 for rec in self._by_key.get((rule, value), []):
-                    if rec not in candidates:
+                    if rec not in candidates and not _another_record_of_one_source(keys, rec):
                         candidates.append(rec)
             if candidates:
                 live = [c for c in candidates if not c.deleted] or candidates
                 note = f"{len(candidates)} records share this {rule}" if len(candidates) > 1 else ""
                 return Match(live[0], rule, note)
         return None
+
+
+def _another_record_of_one_source(keys: Keys, record: Record) -> bool:
+    """True when ``record`` and the incoming record are two records of one catalogue: both
+    carry a control number (001) from the same numbering (the same 003, or none on either)
+    and the numbers differ.
+
+    Sharing an ISBN, ISSN or 035 does not make them one: the volumes of a set often carry
+    the set's ISBN, and a system that numbered two records apart says they are two. Overlaying
+    one with the other would lose a record. The key rules are for records from elsewhere (a
+    vendor, a copy-cataloguing source) or without a control number.
+    """
+    return bool(
+        keys.control_number
+        and record.control_number
+        and keys.control_number[:64] != record.control_number
+        and (keys.control_org or "")[:64] == (record.control_org or "")
+    )
 
 
 def _system_numbers(marc: bytes) -> list[str]:

@@ -160,6 +160,27 @@ def test_001_with_another_003_is_not_a_match(ctx, tmp_path: Path) -> None:  # ty
     assert _live(ctx) == 2
 
 
+def test_records_of_one_catalogue_sharing_an_isbn_stay_apart(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two 001s of one numbering are two records, whatever ISBN they share (the volumes of a
+    set carry the set's ISBN): neither overlays the other, in one file or across imports."""
+    volumes = [book(f"v{n}", f"Lịch sử Việt Nam, tập {n}", isbn="9786040000002") for n in (1, 2)]
+    first = _import(ctx, write_iso(tmp_path / "a.mrc", volumes))
+    assert (first.created, first.updated) == (2, 0)
+    later = _import(ctx, write_iso(tmp_path / "b.mrc", [book("v3", "tập 3", isbn="9786040000002")]))
+    assert (later.created, later.updated) == (1, 0)
+    # The same ISBN from another catalogue's numbering is still found (the first of the set).
+    vendor = book("999", "Lịch sử Việt Nam", isbn="9786040000002", org="DLC")
+    assert _import(ctx, write_iso(tmp_path / "c.mrc", [vendor])).updated == 1
+    assert _live(ctx) == 3
+    # A real export where eight records of one 003 share an ISBN: all eight go in, and a
+    # second run finds each by its 001.
+    shared = MARC_DIR / "marc4j__brkrtest_UTF8.mrc"
+    report = _import(ctx, shared, library="PLY")
+    assert (report.created, report.updated, report.rejected) == (8, 0, 0)
+    again = _import(ctx, shared, library="PLY")
+    assert (again.created, again.updated, again.skipped) == (0, 0, 8)
+
+
 def test_on_match_actions(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     original = book("m1", "Truyện Kiều", local="Bản của thư viện", barcode="HNM-1")
     _import(ctx, write_iso(tmp_path / "a.mrc", [original]))
