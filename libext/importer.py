@@ -43,7 +43,7 @@ from libext.store import (
     prepare_extracted,
 )
 from libext.workers import ordered_map
-from marc.errors import MarcError, UnusableInput
+from marc.errors import MarcError, RecordTooLarge, UnusableInput
 from marc.extract import HoldingData, holdings_from_record
 from marc.pickling import flat_pickle
 from marc.reader import Decoded, MarcReader, ReadResult, decode_iso2709, finish
@@ -288,13 +288,14 @@ class _Read:
     prepared: Prepared | None = None
 
 
-ChunkTask = tuple[list[tuple[int, Decoded]], bool, tuple[tuple[str, Preparer], ...]]
+ChunkTask = tuple[list[tuple[int, Decoded]], bool, tuple[tuple[str, Preparer], ...], bool]
 
 
 def read_chunk(task: ChunkTask) -> list[_Read]:
     """Decode, validate and prepare a chunk of records cut by the reader (maybe in a worker);
-    the task is (pieces, validate, the store's preparers)."""
-    pieces, validate, preparers = task
+    the task is (pieces, validate, the store's preparers, whether to keep the input bytes of
+    records that read well: a merge may still reject one)."""
+    pieces, validate, preparers, keep_raw = task
     out = []
     for ordinal, item in pieces:
         result = finish(ordinal, item, validate)
@@ -307,7 +308,8 @@ def read_chunk(task: ChunkTask) -> list[_Read]:
             # The writer needs neither the pymarc record nor, for a record that went in, the
             # input bytes (kept for rejects only): they would only cost pickling.
             result.record = None
-            result.raw = b""
+            if not keep_raw:
+                result.raw = b""
         out.append(read)
     return out
 
@@ -355,22 +357,23 @@ class Importer:
         def chunks() -> Iterator[tuple[list[tuple[int, Decoded]], bool]]:
             chunk: list[tuple[int, Decoded]] = []
             preparers = tuple(self.store.preparers)
+            keep_raw = self.options.on_match == "merge"
             try:
                 for ordinal, item in reader.pieces(deferred=self.options.workers > 0):
                     if ordinal <= start_after:
                         continue
                     chunk.append((ordinal, item))
                     if len(chunk) >= batch_size:
-                        yield chunk, reader.validate, preparers
+                        yield chunk, reader.validate, preparers, keep_raw
                         chunk = []
             except MarcError:
                 # The file became unreadable part-way (a damaged gzip stream): the records
                 # read before that point still go in, then the import stops.
                 if chunk:
-                    yield chunk, reader.validate, preparers
+                    yield chunk, reader.validate, preparers, keep_raw
                 raise
             if chunk:
-                yield chunk, reader.validate, preparers
+                yield chunk, reader.validate, preparers, keep_raw
 
         try:
             for reads in ordered_map(read_chunk, chunks(), self.options.workers):
@@ -533,12 +536,7 @@ class Importer:
             reason = result.reason or "record could not be read"
             if result.offset is None and result.line is not None and "line" not in reason:
                 reason += f" (record at line {result.line})"  # MARCXML has no byte offsets
-            outcome.action, outcome.reason, outcome.raw = "rejected", reason, result.raw
-            report.add_error(
-                ImportError_(result.ordinal, result.offset, result.control_number, reason)
-            )
-            report.note("rejected", {**example, "reason": reason})
-            return outcome, None
+            return self._reject(read, outcome, example, reason)
         match = self.matcher.match(keys)
         if match is not None:
             outcome.matched_by = match.rule
@@ -556,11 +554,18 @@ class Importer:
             outcome.record_id = existing.id
             report.note("skipped", {**example, "reason": outcome.reason})
             return outcome, None
+        if opts.on_match == "merge":
+            try:
+                prepared = self._merged(prepared, existing)
+            except RecordTooLarge as exc:
+                reason = (
+                    f"merged with the library's record {existing.local_id}, it would be too "
+                    f"large for ISO 2709 ({exc}); import it with on-match replace, or shorten it"
+                )
+                return self._reject(read, outcome, example, reason)
         outcome.previous_marc = existing.marc
         outcome.previous_deleted = existing.deleted
         outcome.previous_holdings = json.dumps(_holding_rows(existing), ensure_ascii=False)
-        if opts.on_match == "merge":
-            prepared = self._merged(prepared, existing)
         if match.note:
             outcome.reason = match.note
         if opts.dry_run:
@@ -584,6 +589,19 @@ class Importer:
         outcome.action = "updated"
         report.note("updated", example)
         return outcome, saved.record
+
+    def _reject(
+        self, read: _Read, outcome: _Outcome, example: dict[str, object], reason: str
+    ) -> tuple[_Outcome, None]:
+        """Count ``read`` as rejected for ``reason``, keeping its input bytes for the
+        rejects file."""
+        result = read.result
+        outcome.action, outcome.reason, outcome.raw = "rejected", reason, result.raw
+        self.report.add_error(
+            ImportError_(result.ordinal, result.offset, result.control_number, reason)
+        )
+        self.report.note("rejected", {**example, "reason": reason})
+        return outcome, None
 
     def _create(
         self,

@@ -18,6 +18,7 @@ from libext.importer import ImportOptions, RevertError, rejects, revert_batch, r
 from libext.models import Holding, ImportBatch, ImportOutcome, Library, MatchKey, Record
 from marc.errors import UnusableInput
 from marc.reader import MarcReader, decode_iso2709
+from marc.writer import record_to_iso2709
 from tests.libext.marc_files import book, many, write_iso
 from tests.marc.helpers import run_yaz
 from tests.paths import MARC_DIR
@@ -206,6 +207,32 @@ def test_on_match_actions(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyp
     always = _import(ctx, path, on_match="always-new")
     assert always.created == 1
     assert session.scalar(select(func.count(Record.id))) == 2
+
+
+def test_a_merge_too_large_for_iso2709_rejects_that_record_only(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Merged with the library's local fields a record would pass 99,999 bytes: it is
+    rejected with the reason (its input bytes kept for the rejects file), the library's
+    record stays as it was, and the other records of the file go in."""
+    ours = book("mg1", "Địa chí Hà Nam")
+    for n in range(8):
+        note = pymarc.Subfield("a", f"Ghi chú địa phương {n} " + "x" * 8000)
+        ours.add_field(pymarc.Field("590", pymarc.Indicators(" ", " "), [note]))
+    _import(ctx, write_iso(tmp_path / "a.mrc", [ours]))
+    session = ctx.db.session
+    before = session.scalar(select(Record.marc).where(Record.local_id == "mg1"))
+    theirs = book("mg1", "Địa chí Hà Nam (tái bản)")
+    for n in range(5):
+        summary = pymarc.Subfield("a", f"Tóm tắt {n} " + "y" * 8000)
+        theirs.add_field(pymarc.Field("520", pymarc.Indicators(" ", " "), [summary]))
+    path = write_iso(tmp_path / "b.mrc", [theirs, book("ok2", "Sách khác")])
+    report = _import(ctx, path, on_match="merge")
+    assert (report.read, report.created, report.rejected) == (2, 1, 1)
+    (error,) = report.errors
+    assert error.ordinal == 1 and "too large for ISO 2709" in error.reason
+    assert "on-match replace" in error.reason
+    assert session.scalar(select(Record.marc).where(Record.local_id == "mg1")) == before
+    batch = session.get(ImportBatch, report.batch)
+    assert b"".join(rejects(session, batch)) == record_to_iso2709(theirs)
 
 
 def test_deletions_by_leader_05(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
