@@ -21,7 +21,9 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
@@ -33,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from libext.bulk import insert_rows
 from libext.db import BULK_SQLITE_CACHE_MB, capped_sqlite_cache
-from libext.matching import DEFAULT_RULES, Keys, Matcher, keys_of, parse_rules
-from libext.models import ImportBatch, ImportOutcome, Library, Record, utcnow
+from libext.matching import DEFAULT_RULES, KEY_RULES, Keys, Matcher, keys_of, parse_rules
+from libext.models import Holding, ImportBatch, ImportOutcome, Library, Record, utcnow
 from libext.store import (
     Prepared,
     Preparer,
@@ -314,6 +316,122 @@ def read_chunk(task: ChunkTask) -> list[_Read]:
     return out
 
 
+class _DryRunPlan:
+    """What a dry run would have written, for the later records of its file to be matched
+    against as the real run matches them against the records it wrote (a file that holds a
+    record twice, or a record and then its update or deletion).
+
+    Kept in a temporary SQLite file, not in memory (a dry run of a big file must not grow)
+    and not in the library's database (a dry run writes nothing there). The records it
+    hands out are unsaved :class:`Record` objects, one per local id within a chunk, changed
+    in place as the plan changes, as the real run changes its loaded records.
+    """
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="libext-dry-run-")
+        self._db = sqlite3.connect(Path(self._folder.name) / "plan.sqlite3")
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE planned (
+                local_id TEXT PRIMARY KEY, marc BLOB NOT NULL, holdings TEXT NOT NULL,
+                control_number TEXT, control_org TEXT, deleted INTEGER NOT NULL
+            );
+            CREATE TABLE planned_key (kind TEXT NOT NULL, value TEXT NOT NULL,
+                                      local_id TEXT NOT NULL);
+            CREATE INDEX planned_key_value ON planned_key (kind, value);
+            CREATE INDEX planned_key_local ON planned_key (local_id);
+            """
+        )
+        #: This chunk's records by local id (None: known not to be planned).
+        self._records: dict[str, Record | None] = {}
+
+    def new_chunk(self) -> None:
+        """Forget the records handed out so far (the chunk that held them is done)."""
+        self._records.clear()
+
+    def find(self, local_id: str) -> Record | None:
+        """The planned state of the record with ``local_id``, if the run planned one."""
+        if local_id not in self._records:
+            row = self._db.execute(
+                "SELECT local_id, marc, holdings, control_number, control_org, deleted "
+                "FROM planned WHERE local_id = ?",
+                (local_id,),
+            ).fetchone()
+            self._records[local_id] = None if row is None else self._record(*row)
+        return self._records[local_id]
+
+    def lookup(self, kind: str, values: Sequence[str]) -> dict[str, list[Record]]:
+        """Planned records by value, of those whose keys of ``kind`` hold one of ``values``."""
+        found: dict[str, list[Record]] = {}
+        rows = self._db.execute(
+            "SELECT value, local_id FROM planned_key WHERE kind = ? "
+            "AND value IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+            (kind, json.dumps(list(values))),
+        )
+        for value, local_id in rows.fetchall():
+            record = self.find(local_id)
+            if record is not None:
+                found.setdefault(value, []).append(record)
+        return found
+
+    def put(
+        self, local_id: str, prepared: Prepared, keys: Keys | None, *, deleted: bool = False
+    ) -> Record:
+        """Plan ``local_id`` as ``prepared`` (``keys`` None: its keys stay as planned)."""
+        columns = prepared.columns
+        holdings = [list(row) for row in prepared.holdings]
+        values = (
+            prepared.marc,
+            json.dumps(holdings, ensure_ascii=False),
+            columns.get("control_number"),
+            columns.get("control_org"),
+            int(deleted),
+        )
+        self._db.execute(
+            "INSERT OR REPLACE INTO planned VALUES (?, ?, ?, ?, ?, ?)", (local_id, *values)
+        )
+        if keys is not None:
+            self._db.execute("DELETE FROM planned_key WHERE local_id = ?", (local_id,))
+            self._db.executemany(
+                "INSERT INTO planned_key VALUES (?, ?, ?)",
+                [(kind, value, local_id) for kind in KEY_RULES for value in keys.by_rule(kind)],
+            )
+        record = self._records.get(local_id)
+        if record is None:
+            record = self._record(local_id, *values)
+            self._records[local_id] = record
+        else:  # the object later records of this chunk were handed: changed in place
+            record.marc, record.control_number, record.control_org = values[0], *values[2:4]
+            record.deleted = deleted
+            record.holdings = [_holding(row) for row in holdings]
+        return record
+
+    @staticmethod
+    def _record(
+        local_id: str, marc: bytes, holdings: str, number: str | None, org: str | None, deleted: int
+    ) -> Record:
+        return Record(
+            local_id=local_id,
+            marc=marc,
+            control_number=number,
+            control_org=org,
+            deleted=bool(deleted),
+            holdings=[_holding(row) for row in json.loads(holdings)],
+        )
+
+    def close(self) -> None:
+        """Remove the temporary file."""
+        self._db.close()
+        self._folder.cleanup()
+
+
+def _holding(row: Sequence[str]) -> Holding:
+    call_number, barcode, location, status = row
+    return Holding(call_number=call_number, barcode=barcode, location=location, status=status)
+
+
 class Importer:
     """One import run of one file for one library (see the module docstring)."""
 
@@ -330,14 +448,22 @@ class Importer:
         self.options = options
         self.progress = progress
         store.attach_new = False  # records written are only referred to by id afterwards
-        self.matcher = Matcher(store, library, options.match)
+        #: A dry run's plan of what it would have written (see _DryRunPlan).
+        self.plan = _DryRunPlan() if options.dry_run else None
+        self.matcher = Matcher(store, library, options.match, planned=self.plan)
         self.report = ImportReport(library=library.code, dry_run=options.dry_run)
         self.batch: ImportBatch | None = None
-        self._planned: set[str] = set()  # dry run: local ids "created" earlier in the file
 
     # -- running -------------------------------------------------------------------------------
     def run(self, path: str | os.PathLike[str], filename: str | None = None) -> ImportReport:
         """Import the file at ``path``; returns the report (also stored on the batch)."""
+        try:
+            return self._run(path, filename)
+        finally:
+            if self.plan is not None:
+                self.plan.close()
+
+    def _run(self, path: str | os.PathLike[str], filename: str | None) -> ImportReport:
         path = Path(path)
         report = self.report
         report.filename = filename or path.name
@@ -478,6 +604,8 @@ class Importer:
 
     def _write(self, chunk: list[_Read]) -> None:
         """One chunk's writes, up to (not including) its commit."""
+        if self.plan is not None:
+            self.plan.new_chunk()
         self.matcher.prepare(read.keys for read in chunk if read.keys is not None)
         outcomes: list[tuple[_Outcome, Record | None]] = []
         for read in chunk:
@@ -577,6 +705,8 @@ class Importer:
             action = "skipped" if same else "updated"
             if same:
                 outcome.reason = "unchanged"
+            else:
+                self.plan.put(existing.local_id, prepared, keys)  # type: ignore[union-attr]
             report.note(action, {**example, "reason": outcome.reason})
             outcome.action = action
             return outcome, None
@@ -614,17 +744,25 @@ class Importer:
         local_id = keys.control_number[:255] or None
         taken = False
         if local_id is not None:
-            taken = local_id in self._planned or self.store.find(self.library, local_id) is not None
+            taken = (
+                self.plan is not None and self.plan.find(local_id) is not None
+            ) or self.store.find(self.library, local_id) is not None
         if taken or (local_id is None and self.options.on_match == "always-new"):
             # The 001 is used by a record this import must not overlay (another rule set,
             # another 003, or always-new): keep both, the new one under a derived id.
             base = local_id or "record"
             local_id = f"{base}~{self.batch.id if self.batch else 0}.{ordinal}"
-        if self.options.dry_run:
-            if local_id is not None:
-                self._planned.add(local_id)
-            outcome.action = "created"
-            self.report.note("created", example)
+        if self.plan is not None:
+            # Without a 001 the store takes the record's own local id (a hash of it): the
+            # same record met again is saved over the first, as an update.
+            planned_id = local_id or prepared.local_id
+            again = local_id is None and (
+                self.plan.find(planned_id) is not None
+                or self.store.find(self.library, planned_id) is not None
+            )
+            self.matcher.remember(keys, self.plan.put(planned_id, prepared, keys))
+            outcome.action = "updated" if again else "created"
+            self.report.note(outcome.action, example)
             return outcome, None
         saved = self.store.save(self.library, prepared, local_id=local_id)
         self.matcher.remember(keys, saved.record)
@@ -651,8 +789,17 @@ class Importer:
         outcome.previous_deleted = False
         outcome.previous_holdings = json.dumps(_holding_rows(existing), ensure_ascii=False)
         report.note("deleted", example)
-        if not self.options.dry_run:
+        if self.plan is None:
             self.store.delete(existing)
+        else:
+            columns = {
+                "marc": existing.marc,
+                "control_number": existing.control_number,
+                "control_org": existing.control_org,
+            }
+            rows = [tuple(row) for row in _holding_rows(existing)]
+            state = Prepared(columns, existing.local_id, rows)  # type: ignore[arg-type]
+            self.plan.put(existing.local_id, state, None, deleted=True)
         return outcome, existing
 
     def _merged(self, prepared: Prepared, existing: Record) -> Prepared:

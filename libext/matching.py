@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter
+from typing import Protocol
 
 import pymarc
 from sqlalchemy import delete, select
@@ -45,7 +46,8 @@ _KEY_VALUES = {
     "isbn": attrgetter("isbns"),
     "issn": attrgetter("issns"),
 }
-_KEY_RULES = tuple(_KEY_VALUES)
+#: The rules looked up in the match keys (every rule but 001).
+KEY_RULES = tuple(_KEY_VALUES)
 
 
 class MatchRuleError(ValueError):
@@ -140,14 +142,36 @@ class Match:
     note: str = ""
 
 
-class Matcher:
-    """Matches a chunk of incoming records against one library with a few queries."""
+class PlannedRecords(Protocol):
+    """Records a dry run would have written, that later records of its file must find as
+    they would find the written ones (the library's record as the run left it)."""
 
-    def __init__(self, store: RecordStore, library: Library, rules: Sequence[str]) -> None:
+    def find(self, local_id: str) -> Record | None:
+        """The planned state of the record with ``local_id``, if the run planned one."""
+
+    def lookup(self, kind: str, values: Sequence[str]) -> dict[str, list[Record]]:
+        """Planned records by value, of those whose keys of ``kind`` hold one of ``values``."""
+
+
+class Matcher:
+    """Matches a chunk of incoming records against one library with a few queries.
+
+    ``planned`` (a dry run's) is consulted after the database, and its state of a record
+    stands for the stored one.
+    """
+
+    def __init__(
+        self,
+        store: RecordStore,
+        library: Library,
+        rules: Sequence[str],
+        planned: PlannedRecords | None = None,
+    ) -> None:
         self.store = store
         self.session: Session = store.session
         self.library = library
         self.rules = tuple(rules)
+        self.planned = planned
         self._by_key: dict[tuple[str, str], list[Record]] = {}
 
     def prepare(self, keys: Iterable[Keys]) -> None:
@@ -158,7 +182,7 @@ class Matcher:
             self.store.prefetch(self.library, [k.control_number for k in keys if k.control_number])
         found: dict[tuple[str, str], list[int]] = {}
         library_id = self.library.id
-        for kind in _KEY_RULES:
+        for kind in KEY_RULES:
             if kind not in self.rules:
                 continue
             # The chunk's distinct values of this kind, gathered by C loops (a bulk load
@@ -178,8 +202,12 @@ class Matcher:
             )
             for row_kind, value, record_id in rows:
                 found.setdefault((row_kind, value), []).append(record_id)
-        if not found:
-            return
+        if found:
+            self._load(found)
+        if self.planned is not None:
+            self._add_planned(keys)
+
+    def _load(self, found: dict[tuple[str, str], list[int]]) -> None:
         ids = sorted({rid for rids in found.values() for rid in rids})
         with self.session.no_autoflush:
             records = {
@@ -193,9 +221,23 @@ class Matcher:
         for key, rids in found.items():
             self._by_key[key] = [records[r] for r in sorted(set(rids)) if r in records]
 
+    def _add_planned(self, keys: list[Keys]) -> None:
+        """Add the dry run's planned records to the chunk's candidates, after the stored
+        ones (as their ids would be); one that changes a stored record is found in its
+        place (see :meth:`match`)."""
+        assert self.planned is not None
+        for kind in KEY_RULES:
+            if kind not in self.rules:
+                continue
+            values = sorted(set(chain.from_iterable(map(_KEY_VALUES[kind], keys))))
+            for value, planned in self.planned.lookup(kind, values).items():
+                candidates = self._by_key.setdefault((kind, value), [])
+                known = {rec.local_id for rec in candidates}
+                candidates += [rec for rec in planned if rec.local_id not in known]
+
     def remember(self, keys: Keys, record: Record) -> None:
         """Make a record created in this chunk findable by the records after it."""
-        for rule in _KEY_RULES:
+        for rule in KEY_RULES:
             for value in keys.by_rule(rule):
                 self._by_key.setdefault((rule, value), []).append(record)
 
@@ -205,7 +247,10 @@ class Matcher:
             if rule == "001":
                 if not keys.control_number:
                     continue
-                found = self.store.find(self.library, keys.control_number[:255])
+                local_id = keys.control_number[:255]
+                found = self.planned.find(local_id) if self.planned is not None else None
+                if found is None:
+                    found = self.store.find(self.library, local_id)
                 if found is None:
                     continue
                 if keys.control_org and found.control_org and found.control_org != keys.control_org:
@@ -213,7 +258,10 @@ class Matcher:
                 return Match(found, "001")
             candidates: list[Record] = []
             for value in keys.by_rule(rule):
-                for rec in self._by_key.get((rule, value), []):
+                for stored in self._by_key.get((rule, value), []):
+                    rec = stored
+                    if self.planned is not None and stored.id is not None:
+                        rec = self.planned.find(stored.local_id) or stored
                     if rec not in candidates and not _another_record_of_one_source(keys, rec):
                         candidates.append(rec)
             if candidates:

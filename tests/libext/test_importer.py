@@ -52,16 +52,22 @@ def _live(state) -> int:  # type: ignore[no-untyped-def]
 SHARED = sorted(p for p in MARC_DIR.iterdir() if p.name != "SOURCES.txt")
 
 
+COUNTS = ("read", "created", "updated", "skipped", "rejected", "deleted")
+
+
 def test_every_shared_file_goes_through_the_importer(ctx) -> None:  # type: ignore[no-untyped-def]
+    """...and its dry run, just before, says exactly what the import then does."""
     unusable = 0
     for path in SHARED:
         try:
-            report = _import(ctx, path)
+            dry = _import(ctx, path, dry_run=True, batch_size=7)
+            report = _import(ctx, path, batch_size=7)
         except UnusableInput as exc:
             assert path.name in str(exc)
             unusable += 1
             continue
         d = report.to_dict()
+        assert {k: dry.to_dict()[k] for k in COUNTS} == {k: d[k] for k in COUNTS}, path.name
         assert d["read"] == d["created"] + d["updated"] + d["skipped"] + d["rejected"], path.name
         assert len(d["errors"]) == d["rejected"], path.name
         assert all(e["reason"] for e in d["errors"])
@@ -274,6 +280,50 @@ def test_dry_run_writes_nothing(ctx, tmp_path: Path) -> None:  # type: ignore[no
     session = ctx.db.session
     assert session.scalar(select(func.count(Record.id))) == 1
     assert session.scalar(select(func.count(ImportBatch.id))) == 1
+
+
+@pytest.mark.parametrize("batch_size", [1, 500])
+def test_a_dry_run_sees_the_records_before_it_in_its_file(
+    ctx,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    batch_size: int,
+) -> None:
+    """A record met twice, changed, deleted, revived; records without a 001: the dry run
+    counts each as the import then does, across chunks (one record each) and within one."""
+    _import(ctx, write_iso(tmp_path / "a.mrc", [book("s1", "Đã có"), book("s2", "Cũng có")]))
+    no_001 = book("", "Không số", isbn="9786040000002")
+    no_001.remove_fields("001")
+    records = [
+        book("n1", "Mới"),
+        book("n1", "Mới"),  # the same again: unchanged
+        book("n1", "Mới, sửa"),  # changed
+        book("n1", "Mới, sửa", status="d"),  # deleted
+        book("n1", "Mới, sửa"),  # back again
+        book("s1", "Đã có, sửa"),
+        book("s1", "Đã có, sửa"),  # the stored record as the file left it: unchanged
+        book("s2", "Cũng có", status="d"),
+        book("s2", "Cũng có", status="d"),  # already deleted by the file
+        no_001,
+        no_001,  # the same record without a 001: saved over the first
+        book("v1", "Tập 1", isbn="9786041111111"),
+        book("v2", "Tập 2", isbn="9786041111111"),  # one catalogue's two records
+        book("x1", "Bản khác", isbn="9786041111111", org="DLC"),  # by ISBN: v1
+    ]
+    path = write_iso(tmp_path / "b.mrc", records)
+    session = ctx.db.session
+    runs = []
+    # merge runs after the revert of the first: over records it withdrew (kept as deleted)
+    for on_match in ("replace", "merge"):
+        stored = session.scalar(select(func.count(Record.id)))
+        dry = _import(ctx, path, dry_run=True, batch_size=batch_size, on_match=on_match)
+        assert session.scalar(select(func.count(Record.id))) == stored
+        real = _import(ctx, path, batch_size=batch_size, on_match=on_match)
+        assert {k: dry.to_dict()[k] for k in COUNTS} == {k: real.to_dict()[k] for k in COUNTS}
+        assert dry.examples.keys() == real.examples.keys()
+        revert_batch(ctx.store(), session.get(ImportBatch, real.batch))
+        runs.append(real)
+    # n1, the record without a 001, v1 and v2 (x1's 003 differs from v1's: its ISBN finds v1)
+    assert (runs[0].created, runs[0].deleted) == (4, 2)
 
 
 def test_rejects_download_in_input_format(ctx) -> None:  # type: ignore[no-untyped-def]
