@@ -15,9 +15,10 @@ and listed in the report, never written broken.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 import pymarc
@@ -38,6 +39,25 @@ CONTENT_TYPES = {
     "mrk": "text/plain; charset=utf-8",
 }
 SUFFIXES = {"iso2709": ".mrc", "marcxml": ".xml", "json": ".json", "mrk": ".mrk"}
+#: A time whose offset sign became a space: what ``+07:00`` turns into in a URL query string
+#: typed by hand (``+`` decodes as a space).
+_SPACED_OFFSET = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+def parse_since(text: str) -> datetime:
+    """A ``since`` bound (``YYYY-MM-DD`` or ISO 8601) as the naive UTC datetime datestamps
+    are stored in; raises ValueError for anything else.
+
+    An offset is converted (``13:43:38+07:00`` is ``06:43:38`` UTC); a time without one is
+    taken as UTC, like the stored datestamps. The CLI and the HTTP API both parse with this.
+    """
+    text = _SPACED_OFFSET.sub(r"\1+\2", text.strip())
+    if text[-1:] in ("z", "Z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 @dataclass
@@ -315,4 +335,5 @@ __all__ = [
     "export",
     "export_chunks",
     "iter_source",
+    "parse_since",
 ]

@@ -11,8 +11,6 @@ libraries they catalogue for.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Response, abort, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
@@ -26,6 +24,7 @@ from libext.exporter import (
     WRITE_FORMATS,
     ExportReport,
     export_chunks,
+    parse_since,
     query_record_ids,
 )
 from libext.models import Library
@@ -67,10 +66,9 @@ def export_records() -> ResponseReturnValue:
     since = None
     if request.args.get("since"):
         try:
-            since = datetime.fromisoformat(request.args["since"].replace("Z", "+00:00"))
+            since = parse_since(request.args["since"])
         except ValueError:
             abort(400, description="'since' must be a date (YYYY-MM-DD or ISO 8601)")
-        since = since.replace(tzinfo=None)
     include_deleted = request.args.get("include_deleted", "").lower() in _TRUE
     q = request.args.get("q") or None
     keys = query_record_ids(session, q, library) if q else None

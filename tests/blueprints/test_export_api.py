@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pymarc
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
+from sqlalchemy import func, select
 
-from libext.models import Library
+from libext.exporter import parse_since
+from libext.models import Library, Record
 from marc.internal_fields import public_field, public_record
 from marc.reader import MarcReader
 from marc.writer import record_to_iso2709
@@ -177,3 +180,44 @@ def test_cli_export_is_whole_unless_public(client: FlaskClient, app: Flask, tmp_
     assert all(v.encode() in whole.read_bytes() for v in SECRETS.values())
     assert not any(v.encode() in public.read_bytes() for v in SECRETS.values())
     assert set(_records(public.read_bytes())) == {"int-7", "plain-1"}
+
+
+def _stamps(app: Flask) -> tuple[datetime, datetime]:
+    """The oldest stored datestamp to the second, and the second after the newest (naive UTC)."""
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        oldest, newest = session.execute(
+            select(func.min(Record.datestamp), func.max(Record.datestamp))
+        ).one()
+    return oldest.replace(microsecond=0), newest.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def test_since_converts_an_offset_to_utc(client: FlaskClient, app: Flask) -> None:
+    oldest, after = _stamps(app)
+    hanoi, west = timezone(timedelta(hours=7)), timezone(timedelta(hours=-7))
+    for since, expected in [
+        (oldest.isoformat() + "Z", 2),
+        (after.isoformat() + "Z", 0),
+        (oldest.replace(tzinfo=UTC).astimezone(hanoi).isoformat(), 2),  # 7 hours later, +07:00
+        (after.replace(tzinfo=UTC).astimezone(hanoi).isoformat(), 0),
+        (after.replace(tzinfo=UTC).astimezone(west).isoformat(), 0),
+        (oldest.isoformat(), 2),  # no offset: UTC, as stored
+    ]:
+        response = client.get("/api/export", query_string={"library": "HNM", "since": since})
+        assert response.status_code == 200, since
+        assert response.data.count(b"\x1d") == expected, since
+    # "+07:00" typed into a URL by hand arrives as " 07:00" ("+" decodes as a space)
+    typed = after.replace(tzinfo=UTC).astimezone(hanoi).isoformat()
+    response = client.get(f"/api/export?library=HNM&since={typed}")
+    assert response.status_code == 200 and response.data == b""
+
+
+def test_parse_since() -> None:
+    assert parse_since("2026-11-27") == datetime(2026, 11, 27)
+    assert parse_since("2026-11-27T13:43:38+07:00") == datetime(2026, 11, 27, 6, 43, 38)
+    assert parse_since("2026-11-27T13:43:38 07:00") == datetime(2026, 11, 27, 6, 43, 38)
+    assert parse_since("2026-11-27 06:43:38z") == datetime(2026, 11, 27, 6, 43, 38)
+    assert parse_since("2026-11-27T00:30-01:00") == datetime(2026, 11, 27, 1, 30)
+    for bad in ("yesterday", "", "2026-13-01", "2026-11-27T13:43:38+25:00"):
+        with pytest.raises(ValueError):
+            parse_since(bad)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from lxml import etree
+from sqlalchemy import select
 
+from libext.models import Record
 from marc.reader import MarcReader
 from tests.libext.marc_files import book, write_iso
 from tests.marc.helpers import run_yaz
@@ -129,3 +132,22 @@ def test_export_a_search_result(cli: FlaskCliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes.count(b"=LDR") == 1
     assert "Truyện Kiều".encode() in result.stdout_bytes
+
+
+def test_export_since_converts_an_offset_to_utc(
+    cli: FlaskCliRunner, app: Flask, tmp_path: Path
+) -> None:
+    _import(cli, str(write_iso(tmp_path / "ok.mrc", [book("c1", "Một")])), "--library", "HNM")
+    with app.app_context():
+        stamp = app.extensions["libext"].db.session.scalar(select(Record.datestamp))
+    second = stamp.replace(microsecond=0, tzinfo=UTC)
+    hanoi = timezone(timedelta(hours=7))
+    for since, expected in [
+        (second.astimezone(hanoi).isoformat(), 1),
+        ((second + timedelta(seconds=1)).astimezone(hanoi).isoformat(), 0),
+        ((second + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-7))).isoformat(), 0),
+        (second.strftime("%Y-%m-%dT%H:%M:%SZ"), 1),
+    ]:
+        result = cli.invoke(args=["libext", "export", "--since", since])
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes.count(b"\x1d") == expected, since
