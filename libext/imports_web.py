@@ -197,17 +197,25 @@ def confirm(state: Any, batch: ImportBatch) -> ImportReport:
 
 
 def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> dict[str, Any]:
-    """A stored batch as the report the CLI prints, with up to ``errors`` rejects."""
-    rows = session.scalars(
-        select(ImportOutcome)
-        .where(ImportOutcome.batch_id == batch.id, ImportOutcome.action == "rejected")
-        .order_by(ImportOutcome.ordinal)
-        .limit(errors)
-    ).all()
-    return {
-        **batch.to_dict(),
-        "dry_run": batch.status == "staged",
-        "errors": [
+    """A stored batch as the report the CLI prints, with up to ``errors`` rejects.
+
+    A staged batch has no outcomes yet (a dry run writes nothing): its errors and examples
+    are the ones its dry run kept in ``summary``. A batch that ran shows its stored rejects
+    and no examples.
+    """
+    report: dict[str, Any] = {**batch.to_dict(), "dry_run": batch.status == "staged"}
+    if batch.status == "staged":
+        staged = json.loads(batch.summary) if batch.summary else {}
+        found = list(staged.get("errors", []))[:errors]
+        examples = staged.get("examples", {})
+    else:
+        rows = session.scalars(
+            select(ImportOutcome)
+            .where(ImportOutcome.batch_id == batch.id, ImportOutcome.action == "rejected")
+            .order_by(ImportOutcome.ordinal)
+            .limit(errors)
+        ).all()
+        found = [
             {
                 "ordinal": r.ordinal,
                 "offset": r.offset,
@@ -215,5 +223,9 @@ def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> di
                 "reason": r.reason,
             }
             for r in rows
-        ],
-    }
+        ]
+        examples = {}
+    report["errors"] = found
+    report["errors_truncated"] = len(found) < batch.rejected
+    report["examples"] = examples
+    return report

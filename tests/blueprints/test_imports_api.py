@@ -147,3 +147,20 @@ def test_export_filters(api: FlaskClient) -> None:
     assert future.status_code == 200 and future.data == b""
     everything = api.get("/api/export", headers=who())
     assert everything.data.count(b"\x1d") == 3
+
+
+def test_a_staged_batch_shows_its_dry_run_errors_and_examples(api: FlaskClient) -> None:
+    bad = (MARC_DIR / "pymarc__bad_records.mrc").read_bytes()
+    staged = upload(api, BOOKS + bad, dry_run="true").get_json()
+    assert staged["rejected"] == 8 and len(staged["errors"]) == 8 and staged["examples"]
+    shown = api.get(f"/api/imports/{staged['batch']}", headers=who()).get_json()
+    assert shown["status"] == "staged" and shown["dry_run"] and shown["rejected"] == 8
+    assert shown["errors"] == staged["errors"]
+    assert shown["examples"] == staged["examples"]
+    assert not shown["errors_truncated"]
+    # once confirmed, the report comes from the stored outcomes
+    done = api.post(f"/api/imports/{staged['batch']}/confirm", headers=who()).get_json()
+    shown = api.get(f"/api/imports/{done['batch']}", headers=who()).get_json()
+    assert not shown["dry_run"] and [e["reason"] for e in shown["errors"]] == [
+        e["reason"] for e in staged["errors"]
+    ]
