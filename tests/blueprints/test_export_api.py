@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from libext.exporter import parse_since
 from libext.models import Library, Record
+from marc.errors import UnusableInput
 from marc.internal_fields import public_field, public_record
 from marc.reader import MarcReader
 from marc.writer import record_to_iso2709
@@ -81,7 +82,13 @@ def client(app: Flask, client: FlaskClient) -> FlaskClient:
 
 
 def _records(data: bytes) -> dict[str, pymarc.Record]:
-    return {r.record["001"].data: r.record for r in MarcReader(io.BytesIO(data)) if r.ok}
+    if b"<record" not in data and not data.strip(b" \n[]"):
+        return {}  # nothing exported: an empty file (ISO 2709, .mrk) or an empty array
+    try:
+        return {r.record["001"].data: r.record for r in MarcReader(io.BytesIO(data)) if r.ok}
+    except UnusableInput as exc:  # an empty MARCXML collection
+        assert "no MARC record found" in str(exc) and b"</collection>" in data
+        return {}
 
 
 def _check_format(fmt: str, data: bytes) -> None:
@@ -221,3 +228,80 @@ def test_parse_since() -> None:
     for bad in ("yesterday", "", "2026-13-01", "2026-11-27T13:43:38+25:00"):
         with pytest.raises(ValueError):
             parse_since(bad)
+
+
+ADMIN = {"X-Test-User": "root;roles=admin;libraries=", "Authorization": "Bearer t"}
+
+
+def _record_id(app: Flask, control: str) -> int:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        return session.scalar(select(Record.id).where(Record.local_id == control))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_include_deleted(client: FlaskClient, app: Flask, fmt: str) -> None:
+    deleted = client.delete(f"/api/records/{_record_id(app, 'int-7')}", headers=CATALOGUER)
+    assert deleted.status_code == 200
+    for headers, internal in [({}, ""), (CATALOGUER, "&internal=1")]:
+        for flag, expected in [
+            ("", {"plain-1"}),
+            ("&include_deleted=0", {"plain-1"}),
+            ("&include_deleted=no", {"plain-1"}),
+            ("&include_deleted=1", {"int-7", "plain-1"}),
+            ("&include_deleted=true", {"int-7", "plain-1"}),
+        ]:
+            query = f"/api/export?format={fmt}&library=HNM{internal}{flag}"
+            response = client.get(query, headers=headers)
+            assert response.status_code == 200, query
+            records = _records(response.data)
+            assert set(records) == expected, query
+            assert records["plain-1"].leader[5] == "n"
+            if "int-7" not in expected:
+                continue
+            assert records["int-7"].leader[5] == "d", query  # a deletion says so
+            text = response.data.decode("utf-8")
+            shown = {name for name, value in SECRETS.items() if value in text}
+            # a deleted record's public copy keeps the library's internal data out too
+            assert shown == (set(SECRETS) if internal else set()), query
+
+
+def test_search_result_export(client: FlaskClient, app: Flask) -> None:
+    other = record_to_iso2709(book("ply-1", "Sách có dữ liệu nội bộ ở Phủ Lý"))
+    response = client.post(
+        "/api/imports",
+        data={"library": "PLY", "file": (io.BytesIO(other), "ply.mrc")},
+        headers=ADMIN,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    q = "q=n%E1%BB%99i+b%E1%BB%99"  # "nội bộ"
+    for query, headers, expected in [
+        (q, {}, {"int-7", "ply-1"}),
+        (f"{q}&library=HNM", {}, {"int-7"}),
+        (f"{q}&library=PLY", {}, {"ply-1"}),
+        ("q=noi+bo", {}, {"int-7", "ply-1"}),  # without diacritics, as readers search
+        ("q=sach", {}, {"int-7", "plain-1", "ply-1"}),
+        ("q=khong+co+sach+nay+xyzzy", {}, set()),
+        (f"{q}&since=2999-01-01", {}, set()),
+        # whole records: a cataloguer gets the matches of their own libraries only
+        (f"{q}&internal=1", CATALOGUER, {"int-7"}),
+        (f"{q}&internal=1&library=HNM", CATALOGUER, {"int-7"}),
+        (f"{q}&internal=1", ADMIN, {"int-7", "ply-1"}),
+    ]:
+        for fmt in ("iso2709", "marcxml"):
+            response = client.get(f"/api/export?format={fmt}&{query}", headers=headers)
+            assert response.status_code == 200, query
+            assert set(_records(response.data)) == expected, (fmt, query)
+            internal = "internal=1" in query
+            if "int-7" in expected:
+                assert (SECRETS["952"].encode() in response.data) is internal, query
+            if fmt == "marcxml":
+                schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "MARC21slim.xsd")))
+                assert schema.validate(etree.fromstring(response.data)), query
+    refused = client.get(f"/api/export?{q}&internal=1&library=PLY", headers=CATALOGUER)
+    assert refused.status_code == 403
+    # a search finds live records: a deleted match is not exported
+    client.delete(f"/api/records/{_record_id(app, 'ply-1')}", headers=ADMIN)
+    response = client.get(f"/api/export?{q}&include_deleted=1")
+    assert set(_records(response.data)) == {"int-7"}
