@@ -2,15 +2,21 @@
 
 Records are read page by page from a :class:`oai.source.RecordSource` (libext's store, or a
 host ILS's own tables) in ``(datestamp, key)`` order and streamed to the output, so an export
-of any size runs in bounded memory. Holdings the source lists are written as 852 fields
-unless the record already carries its holdings (852 or Koha 952), in which case the stored
-bytes are written as they are: a record imported as valid NFC UTF-8 ISO 2709 leaves
-byte-identical. Deleted records are left out unless asked for; included, they carry
+of any size runs in bounded memory.
+
+Holdings are written as MARC 21 852 fields, in every format and every kind of export: a
+record's own 852s stay as they are; each Koha 952 item is written as the 852 of the copy it
+describes ($a library, $b location, $h call number, $p barcode, $z status when not simply
+available: what the store's holdings table read from it), and the 952 itself is not (Koha's
+other item data, prices and circulation counts, stays in the stored record); a record with
+neither gets one 852 per holding the source lists. Apart from that the stored bytes are
+written as they are: a record imported as valid NFC UTF-8 ISO 2709 leaves byte-identical,
+holdings aside. Deleted records are left out unless asked for; included, they carry
 leader/05 ``d``. A *public* export (``public=True``, what anonymous users get) leaves out the
 library's internal data as :mod:`marc.internal_fields` defines it (local 9XX fields, 852
-barcodes and nonpublic notes, 541, 583...), and writes no barcode in holdings' 852s. A
-record that cannot be written in the format (over 99,999 bytes for ISO 2709...) is skipped
-and listed in the report, never written broken.
+barcodes and nonpublic notes, 541, 583...), the 852s written for holdings included. A record
+that cannot be written in the format (over 99,999 bytes for ISO 2709...) is skipped and
+listed in the report, never written broken.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import pymarc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marc.extract import holdings_from_record
 from marc.internal_fields import has_internal_data, public_record
 from marc.writer import WRITE_FORMATS, MarcWriter
 from oai.source import HoldingInfo, ListQuery, RecordSource, SourceRecord
@@ -82,10 +89,10 @@ class ExportReport:
         }
 
 
-def holdings_852(holdings: Sequence[HoldingInfo], *, barcodes: bool = True) -> list[pymarc.Field]:
-    """852 fields for a source's holdings: $a library, $b location, $h call number,
-    $p barcode (unless ``barcodes`` is false: public exports), $z status when the copy is
-    not simply available."""
+def holdings_852(holdings: Sequence[HoldingInfo]) -> list[pymarc.Field]:
+    """852 fields for holdings: $a library, $b location, $h call number, $p barcode, $z status
+    when the copy is not simply available. (A public export leaves $p out afterwards, with
+    every other internal subfield: see :mod:`marc.internal_fields`.)"""
     fields = []
     for h in holdings:
         subfields = [pymarc.Subfield("a", h.library_code)]
@@ -93,12 +100,41 @@ def holdings_852(holdings: Sequence[HoldingInfo], *, barcodes: bool = True) -> l
             subfields.append(pymarc.Subfield("b", h.location))
         if h.call_number:
             subfields.append(pymarc.Subfield("h", h.call_number))
-        if h.barcode and barcodes:
+        if h.barcode:
             subfields.append(pymarc.Subfield("p", h.barcode))
         if h.status and h.status != "available":
             subfields.append(pymarc.Subfield("z", h.status))
         fields.append(pymarc.Field("852", pymarc.Indicators(" ", " "), subfields))
     return fields
+
+
+def koha_copies(
+    items: Sequence[pymarc.Field], library_code: str | None
+) -> list[HoldingInfo | None]:
+    """The copy each 952 field of ``items`` describes as a Koha item, read exactly as the store
+    reads it into its holdings table (:func:`marc.extract.holdings_from_record`), so that its
+    852 says what the holding says; ``library_code`` is the record's library (Koha's home
+    branch, ``952 $a``, when the source names none).
+
+    None for a 952 that describes no copy (no call number, barcode, location or status):
+    9XX fields are local, and other systems keep other things in 952 (Library of Congress
+    records carry a cataloguer's date in ``952 $a``).
+    """
+    only_items = pymarc.Record(force_utf8=True)
+    only_items.fields = list(items)  # type: ignore[assignment]
+    # one HoldingData per 952, in order: the record holds nothing else
+    return [
+        HoldingInfo(
+            library_code=library_code or copy.institution,
+            call_number=copy.call_number,
+            barcode=copy.barcode,
+            location=copy.location,
+            status=copy.status,
+        )
+        if copy.call_number or copy.barcode or copy.location or copy.status != "available"
+        else None
+        for copy in holdings_from_record(only_items)
+    ]
 
 
 def _stored_tags(marc: bytes) -> set[bytes] | None:
@@ -111,53 +147,66 @@ def _stored_tags(marc: bytes) -> set[bytes] | None:
     return {directory[i : i + 3] for i in range(0, len(directory) - 11, 12)}
 
 
+def _holdings_as_852(item: SourceRecord, record: pymarc.Record) -> list[pymarc.Field] | None:
+    """``record``'s fields with its holdings written as 852, or None when they already are.
+
+    The record's own 852s are MARC 21 holdings already and stay as they are (they carry more
+    than a holding row: $c, $i, $j, public notes, indicators). Each Koha 952 item is written
+    as the 852 of its copy (:func:`koha_copies`) in its place: the 952, Koha's working
+    layout, is not written. A record with neither 852 nor 952 gets one 852 per holding the
+    source lists (a host ILS's copies). New 852s go where MARC 21 puts them: after the last
+    field tagged up to 852, so before any 9XX.
+    """
+    fields = list(record.fields)
+    items = [f for f in fields if f.tag == "952"]
+    if items:
+        copies = dict(zip(map(id, items), koha_copies(items, item.library_code), strict=True))
+        added = holdings_852([c for c in copies.values() if c is not None])
+        if not added:
+            return None
+        fields = [f for f in fields if copies.get(id(f)) is None]
+    elif item.holdings and not any(f.tag == "852" for f in fields):
+        added = holdings_852(item.holdings)
+    else:
+        return None
+    at = max((i + 1 for i, f in enumerate(fields) if f.tag <= "852"), default=0)
+    return fields[:at] + added + fields[at:]
+
+
 def _prepared(
     item: SourceRecord, public: bool = False
 ) -> tuple[pymarc.Record | None, bytes | None]:
     """The record to write and, when they can be written unchanged, its stored bytes.
 
-    Stored bytes that need no change (holdings already inside, or none to add; leader/05
-    right; for a public export, no field that may hold internal data) are used without
-    parsing the record at all; the record is then None only if the caller also needs it
-    (MARCXML, JSON, .mrk), which it gets from ``item.record``.
+    Stored bytes that need no change (holdings already 852s, or none to add; no Koha 952;
+    leader/05 right; for a public export, no field that may hold internal data) are used
+    without parsing the record at all; the record is then None only if the caller also
+    needs it (MARCXML, JSON, .mrk), which it gets from ``item.record``. A public copy is
+    the whole copy less :func:`marc.internal_fields.public_record`'s internal data.
     """
     marc = item.marc_bytes
     if marc is not None and len(marc) > 24:
         tags = _stored_tags(marc)
-        deletion_ok = not item.deleted or marc[5:6] == b"d"
         if (
             tags is not None
-            and deletion_ok
-            and (b"852" in tags or b"952" in tags or not item.holdings)
+            and (not item.deleted or marc[5:6] == b"d")
+            and b"952" not in tags
+            and (b"852" in tags or not item.holdings)
             and not (public and has_internal_data({t.decode("latin-1") for t in tags}))
         ):
             return None, marc
     record = item.record
     if record is None:
         return None, None
-    if public:
-        # Koha's 952 items are internal: without an 852 left, the holdings the source lists
-        # (read from those items) are written as public 852s instead.
-        record = public_record(record)
-        has_holdings = any(f.tag == "852" for f in record.fields)
-        leader = str(record.leader)
-        change_leader = item.deleted and leader[5:6] != "d"
-        if change_leader:
-            record.leader = pymarc.Leader(leader[:5] + "d" + leader[6:])
-        if not has_holdings:
-            record.fields.extend(holdings_852(item.holdings, barcodes=False))
-        return record, None
-    has_holdings = any(f.tag in ("852", "952") for f in record.fields)
+    fields = _holdings_as_852(item, record)
     leader = str(record.leader)
     change_leader = item.deleted and leader[5:6] != "d"
-    if (has_holdings or not item.holdings) and not change_leader:
+    if fields is None and not change_leader and not public:
         return record, item.marc_bytes
     copy = pymarc.Record(force_utf8=True)
     copy.leader = pymarc.Leader(leader[:5] + "d" + leader[6:] if change_leader else leader)
-    copy.fields = list(record.fields)  # type: ignore[assignment]
-    if not has_holdings:
-        copy.fields.extend(holdings_852(item.holdings))
-    return copy, None
+    copy.fields = fields if fields is not None else list(record.fields)  # type: ignore[assignment]
+    return (public_record(copy) if public else copy), None
 
 
 def iter_source(
@@ -334,6 +383,8 @@ __all__ = [
     "ExportReport",
     "export",
     "export_chunks",
+    "holdings_852",
     "iter_source",
+    "koha_copies",
     "parse_since",
 ]

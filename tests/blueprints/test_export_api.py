@@ -21,7 +21,7 @@ from marc.errors import UnusableInput
 from marc.internal_fields import public_field, public_record
 from marc.reader import MarcReader
 from marc.writer import record_to_iso2709
-from tests.libext.marc_files import book
+from tests.libext.marc_files import book, koha_book, koha_exported
 from tests.paths import XSD_DIR
 
 CATALOGUER = {"X-Test-User": "ana;roles=cataloguer;libraries=HNM", "Authorization": "Bearer t"}
@@ -118,13 +118,15 @@ def test_anonymous_export_leaves_internal_data_out(client: FlaskClient, fmt: str
         public = records["int-7"]
         tags = [f.tag for f in public.fields]
         assert not any(t.startswith("9") or t in ("541", "583") for t in tags)
-        (f852,) = public.get_fields("852")
-        assert [(s.code, s.value) for s in f852.subfields] == [
+        # its own 852 less barcode and nonpublic note, and its Koha 952 item as an 852
+        own, item = public.get_fields("852")
+        assert [(s.code, s.value) for s in own.subfields] == [
             ("a", "HNM"),
             ("b", "Kho mở"),
             ("h", "895.922 NG-D"),
             ("z", "Đọc tại chỗ"),
         ]
+        assert [(s.code, s.value) for s in item.subfields] == [("a", "HNM")]
         (f876,) = public.get_fields("876")
         assert [s.code for s in f876.subfields] == ["a", "z"]
         assert public["245"]["a"].startswith("Sách có dữ liệu nội bộ")
@@ -305,3 +307,42 @@ def test_search_result_export(client: FlaskClient, app: Flask) -> None:
     client.delete(f"/api/records/{_record_id(app, 'ply-1')}", headers=ADMIN)
     response = client.get(f"/api/export?{q}&include_deleted=1")
     assert set(_records(response.data)) == {"int-7"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_koha_items_are_exported_as_852(client: FlaskClient, fmt: str) -> None:
+    koha = koha_book("koha-1", "Truyện Kiều")
+    response = client.post(
+        "/api/imports",
+        data={"library": "HNM", "file": (io.BytesIO(record_to_iso2709(koha)), "koha.mrc")},
+        headers=CATALOGUER,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    whole = client.get(f"/api/export?format={fmt}&library=HNM&internal=1", headers=CATALOGUER)
+    exported = _records(whole.data)["koha-1"]
+    assert [str(f) for f in exported.fields] == [str(f) for f in koha_exported(koha).fields]
+    if fmt == "iso2709":  # byte-identical, holdings aside
+        assert record_to_iso2709(koha_exported(koha)) in whole.data
+    public = _records(client.get(f"/api/export?format={fmt}&library=HNM").data)["koha-1"]
+    expected = public_record(koha_exported(koha, barcodes=False))
+    assert [str(f) for f in public.fields] == [str(f) for f in expected.fields]
+
+
+def test_a_952_that_describes_no_copy_stays_as_it_is(client: FlaskClient) -> None:
+    # Library of Congress records keep a cataloguer's date in 952 $a: not a Koha item
+    record = book("lc-1", "Pride and prejudice")
+    note = pymarc.Field("952", pymarc.Indicators(" ", " "), [pymarc.Subfield("a", "11/19/97 T")])
+    record.add_field(note)
+    data = record_to_iso2709(record)
+    response = client.post(
+        "/api/imports",
+        data={"library": "HNM", "file": (io.BytesIO(data), "lc.mrc")},
+        headers=CATALOGUER,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    whole = client.get("/api/export?library=HNM&internal=1", headers=CATALOGUER).data
+    assert data in whole  # byte-identical: no 852 made up for it
+    public = _records(client.get("/api/export?library=HNM").data)["lc-1"]
+    assert not public.get_fields("852", "952")
