@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pymarc
 from sqlalchemy import select
@@ -245,40 +245,41 @@ def export(
     out: BinaryIO,
     fmt: str,
     *,
-    library: str | None = None,
+    library: str | Sequence[str] | None = None,
     since: datetime | None = None,
     keys: Sequence[int | str] | None = None,
     include_deleted: bool = False,
     public: bool = False,
 ) -> ExportReport:
     """Write the selected records of ``source`` to ``out`` in ``fmt`` (without internal
-    data when ``public``)."""
-    writer = MarcWriter(out, fmt)
-    # Long key lists go in slices: databases cap the parameters of one statement.
-    key_slices: list[Sequence[int | str] | None] = (
-        [keys[i : i + PAGE] for i in range(0, len(keys), PAGE)] if keys is not None else [None]
-    )
-    items = (
-        item
-        for part in key_slices
-        for item in iter_source(
-            source, library=library, since=since, keys=part, include_deleted=include_deleted
-        )
-    )
-    with writer:
-        for item in items:
-            record, stored = _prepared(item, public)
-            if record is None and stored is None:
-                writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
-                continue
-            writer.write(record, stored)  # stored bytes are decoded when not ISO 2709
-    return ExportReport(
+    data when ``public``); returns the report (see :func:`export_chunks`)."""
+    report = ExportReport(fmt)
+    for chunk in export_chunks(
+        source,
         fmt,
-        writer.written,
-        writer.refused,
-        writer.stats.get("stripped", 0),
-        writer.stats.get("dropped", 0),
-    )
+        report,
+        library=library,
+        since=since,
+        keys=keys,
+        include_deleted=include_deleted,
+        public=public,
+    ):
+        out.write(chunk)
+    return report
+
+
+def export_report(source: RecordSource, fmt: str, **selection: Any) -> ExportReport:
+    """What an export of ``selection`` (:func:`export_chunks`'s keyword arguments) writes and
+    refuses, without the output.
+
+    It costs what the export costs (every record is prepared and encoded, then dropped):
+    whether a record fits the format is only known once it is written, and a host source
+    builds its records on the fly.
+    """
+    report = ExportReport(fmt)
+    for _chunk in export_chunks(source, fmt, report, **selection):
+        pass
+    return report
 
 
 class _Buffer:
@@ -309,8 +310,13 @@ def export_chunks(
     public: bool = False,
     flush_every: int = 100,
 ) -> Iterator[bytes]:
-    """The export as a stream of byte chunks (for an HTTP response); fills ``report``.
-    With ``public``, internal data is left out (see :mod:`marc.internal_fields`)."""
+    """The export as a stream of byte chunks (for an HTTP response); fills ``report`` once
+    the stream is exhausted. With ``public``, internal data is left out (see
+    :mod:`marc.internal_fields`).
+
+    A record that cannot be written is left out and listed in ``report.refused``; a MARCXML
+    document also names it in a closing comment (:class:`marc.writer.MarcWriter`).
+    """
     buffer = _Buffer()
     writer = MarcWriter(buffer, fmt)  # type: ignore[arg-type]
     key_slices: list[Sequence[int | str] | None] = (
@@ -383,6 +389,7 @@ __all__ = [
     "ExportReport",
     "export",
     "export_chunks",
+    "export_report",
     "holdings_852",
     "iter_source",
     "koha_copies",
