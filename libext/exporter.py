@@ -63,7 +63,10 @@ def parse_since(text: str) -> datetime:
         text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+07:00 is before year 1 in UTC
+            raise ValueError(f"{text!r} is out of range in UTC") from None
     return moment
 
 

@@ -227,7 +227,14 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-27T13:43:38 07:00") == datetime(2026, 11, 27, 6, 43, 38)
     assert parse_since("2026-11-27 06:43:38z") == datetime(2026, 11, 27, 6, 43, 38)
     assert parse_since("2026-11-27T00:30-01:00") == datetime(2026, 11, 27, 1, 30)
-    for bad in ("yesterday", "", "2026-13-01", "2026-11-27T13:43:38+25:00"):
+    for bad in (
+        "yesterday",
+        "",
+        "2026-13-01",
+        "2026-11-27T13:43:38+25:00",
+        "0001-01-01T00:00:00+07:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-07:00",
+    ):
         with pytest.raises(ValueError):
             parse_since(bad)
 
