@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -76,12 +77,17 @@ def named_as_uploaded(session: Session, path: Path, name: str) -> Iterator[None]
         public = message.replace(stored, name).replace(path.name, name)
         if public != message:
             exc.args = (public,)
-            session.execute(
-                update(ImportBatch)
-                .where(ImportBatch.message.contains(stored, autoescape=True))
-                .values(message=func.replace(ImportBatch.message, stored, name))
-            )
-            session.commit()
+            try:
+                session.execute(
+                    update(ImportBatch)
+                    .where(ImportBatch.message.contains(stored, autoescape=True))
+                    .values(message=func.replace(ImportBatch.message, stored, name))
+                )
+                session.commit()
+            except SQLAlchemyError:
+                # The user's answer (the 422 with the upload's name) matters more than the
+                # stored copy of the message: never let this replace the error being raised.
+                session.rollback()
         raise
 
 
