@@ -9,8 +9,6 @@ are broken and why, and only then confirms. Views are thin over :mod:`libext.imp
 
 from __future__ import annotations
 
-import json
-
 from flask import (
     Blueprint,
     Response,
@@ -161,14 +159,11 @@ def batch(batch_id: int) -> ResponseReturnValue:
     """A staged summary (with the confirm button) or a batch's report (with revert)."""
     item = _batch_or_404(batch_id)
     report = batch_report(get_session(), item, errors=500)
-    staged = json.loads(item.summary) if item.status == "staged" and item.summary else {}
-    if staged:
-        report["errors"] = staged.get("errors", [])
     return render_template(
         "libext/cataloguing/batch.html",
         batch=item,
         report=report,
-        examples=staged.get("examples", {}),
+        examples=report["examples"],
         actions=ActionForm(),
         on_match=dict(ACTIONS),
     )

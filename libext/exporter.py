@@ -2,28 +2,36 @@
 
 Records are read page by page from a :class:`oai.source.RecordSource` (libext's store, or a
 host ILS's own tables) in ``(datestamp, key)`` order and streamed to the output, so an export
-of any size runs in bounded memory. Holdings the source lists are written as 852 fields
-unless the record already carries its holdings (852 or Koha 952), in which case the stored
-bytes are written as they are: a record imported as valid NFC UTF-8 ISO 2709 leaves
-byte-identical. Deleted records are left out unless asked for; included, they carry
+of any size runs in bounded memory.
+
+Holdings are written as MARC 21 852 fields, in every format and every kind of export: a
+record's own 852s stay as they are; each Koha 952 item is written as the 852 of the copy it
+describes ($a library, $b location, $h call number, $p barcode, $z status when not simply
+available: what the store's holdings table read from it), and the 952 itself is not (Koha's
+other item data, prices and circulation counts, stays in the stored record); a record with
+neither gets one 852 per holding the source lists. Apart from that the stored bytes are
+written as they are: a record imported as valid NFC UTF-8 ISO 2709 leaves byte-identical,
+holdings aside. Deleted records are left out unless asked for; included, they carry
 leader/05 ``d``. A *public* export (``public=True``, what anonymous users get) leaves out the
 library's internal data as :mod:`marc.internal_fields` defines it (local 9XX fields, 852
-barcodes and nonpublic notes, 541, 583...), and writes no barcode in holdings' 852s. A
-record that cannot be written in the format (over 99,999 bytes for ISO 2709...) is skipped
-and listed in the report, never written broken.
+barcodes and nonpublic notes, 541, 583...), the 852s written for holdings included. A record
+that cannot be written in the format (over 99,999 bytes for ISO 2709...) is skipped and
+listed in the report, never written broken.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import BinaryIO
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
 import pymarc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marc.extract import holdings_from_record
 from marc.internal_fields import has_internal_data, public_record
 from marc.writer import WRITE_FORMATS, MarcWriter
 from oai.source import HoldingInfo, ListQuery, RecordSource, SourceRecord
@@ -38,6 +46,28 @@ CONTENT_TYPES = {
     "mrk": "text/plain; charset=utf-8",
 }
 SUFFIXES = {"iso2709": ".mrc", "marcxml": ".xml", "json": ".json", "mrk": ".mrk"}
+#: A time whose offset sign became a space: what ``+07:00`` turns into in a URL query string
+#: typed by hand (``+`` decodes as a space).
+_SPACED_OFFSET = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+def parse_since(text: str) -> datetime:
+    """A ``since`` bound (``YYYY-MM-DD`` or ISO 8601) as the naive UTC datetime datestamps
+    are stored in; raises ValueError for anything else.
+
+    An offset is converted (``13:43:38+07:00`` is ``06:43:38`` UTC); a time without one is
+    taken as UTC, like the stored datestamps. The CLI and the HTTP API both parse with this.
+    """
+    text = _SPACED_OFFSET.sub(r"\1+\2", text.strip())
+    if text[-1:] in ("z", "Z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+07:00 is before year 1 in UTC
+            raise ValueError(f"{text!r} is out of range in UTC") from None
+    return moment
 
 
 @dataclass
@@ -62,10 +92,10 @@ class ExportReport:
         }
 
 
-def holdings_852(holdings: Sequence[HoldingInfo], *, barcodes: bool = True) -> list[pymarc.Field]:
-    """852 fields for a source's holdings: $a library, $b location, $h call number,
-    $p barcode (unless ``barcodes`` is false: public exports), $z status when the copy is
-    not simply available."""
+def holdings_852(holdings: Sequence[HoldingInfo]) -> list[pymarc.Field]:
+    """852 fields for holdings: $a library, $b location, $h call number, $p barcode, $z status
+    when the copy is not simply available. (A public export leaves $p out afterwards, with
+    every other internal subfield: see :mod:`marc.internal_fields`.)"""
     fields = []
     for h in holdings:
         subfields = [pymarc.Subfield("a", h.library_code)]
@@ -73,12 +103,41 @@ def holdings_852(holdings: Sequence[HoldingInfo], *, barcodes: bool = True) -> l
             subfields.append(pymarc.Subfield("b", h.location))
         if h.call_number:
             subfields.append(pymarc.Subfield("h", h.call_number))
-        if h.barcode and barcodes:
+        if h.barcode:
             subfields.append(pymarc.Subfield("p", h.barcode))
         if h.status and h.status != "available":
             subfields.append(pymarc.Subfield("z", h.status))
         fields.append(pymarc.Field("852", pymarc.Indicators(" ", " "), subfields))
     return fields
+
+
+def koha_copies(
+    items: Sequence[pymarc.Field], library_code: str | None
+) -> list[HoldingInfo | None]:
+    """The copy each 952 field of ``items`` describes as a Koha item, read exactly as the store
+    reads it into its holdings table (:func:`marc.extract.holdings_from_record`), so that its
+    852 says what the holding says; ``library_code`` is the record's library (Koha's home
+    branch, ``952 $a``, when the source names none).
+
+    None for a 952 that describes no copy (no call number, barcode, location or status):
+    9XX fields are local, and other systems keep other things in 952 (Library of Congress
+    records carry a cataloguer's date in ``952 $a``).
+    """
+    only_items = pymarc.Record(force_utf8=True)
+    only_items.fields = list(items)  # type: ignore[assignment]
+    # one HoldingData per 952, in order: the record holds nothing else
+    return [
+        HoldingInfo(
+            library_code=library_code or copy.institution,
+            call_number=copy.call_number,
+            barcode=copy.barcode,
+            location=copy.location,
+            status=copy.status,
+        )
+        if copy.call_number or copy.barcode or copy.location or copy.status != "available"
+        else None
+        for copy in holdings_from_record(only_items)
+    ]
 
 
 def _stored_tags(marc: bytes) -> set[bytes] | None:
@@ -91,53 +150,66 @@ def _stored_tags(marc: bytes) -> set[bytes] | None:
     return {directory[i : i + 3] for i in range(0, len(directory) - 11, 12)}
 
 
+def _holdings_as_852(item: SourceRecord, record: pymarc.Record) -> list[pymarc.Field] | None:
+    """``record``'s fields with its holdings written as 852, or None when they already are.
+
+    The record's own 852s are MARC 21 holdings already and stay as they are (they carry more
+    than a holding row: $c, $i, $j, public notes, indicators). Each Koha 952 item is written
+    as the 852 of its copy (:func:`koha_copies`) in its place: the 952, Koha's working
+    layout, is not written. A record with neither 852 nor 952 gets one 852 per holding the
+    source lists (a host ILS's copies). New 852s go where MARC 21 puts them: after the last
+    field tagged up to 852, so before any 9XX.
+    """
+    fields = list(record.fields)
+    items = [f for f in fields if f.tag == "952"]
+    if items:
+        copies = dict(zip(map(id, items), koha_copies(items, item.library_code), strict=True))
+        added = holdings_852([c for c in copies.values() if c is not None])
+        if not added:
+            return None
+        fields = [f for f in fields if copies.get(id(f)) is None]
+    elif item.holdings and not any(f.tag == "852" for f in fields):
+        added = holdings_852(item.holdings)
+    else:
+        return None
+    at = max((i + 1 for i, f in enumerate(fields) if f.tag <= "852"), default=0)
+    return fields[:at] + added + fields[at:]
+
+
 def _prepared(
     item: SourceRecord, public: bool = False
 ) -> tuple[pymarc.Record | None, bytes | None]:
     """The record to write and, when they can be written unchanged, its stored bytes.
 
-    Stored bytes that need no change (holdings already inside, or none to add; leader/05
-    right; for a public export, no field that may hold internal data) are used without
-    parsing the record at all; the record is then None only if the caller also needs it
-    (MARCXML, JSON, .mrk), which it gets from ``item.record``.
+    Stored bytes that need no change (holdings already 852s, or none to add; no Koha 952;
+    leader/05 right; for a public export, no field that may hold internal data) are used
+    without parsing the record at all; the record is then None only if the caller also
+    needs it (MARCXML, JSON, .mrk), which it gets from ``item.record``. A public copy is
+    the whole copy less :func:`marc.internal_fields.public_record`'s internal data.
     """
     marc = item.marc_bytes
     if marc is not None and len(marc) > 24:
         tags = _stored_tags(marc)
-        deletion_ok = not item.deleted or marc[5:6] == b"d"
         if (
             tags is not None
-            and deletion_ok
-            and (b"852" in tags or b"952" in tags or not item.holdings)
+            and (not item.deleted or marc[5:6] == b"d")
+            and b"952" not in tags
+            and (b"852" in tags or not item.holdings)
             and not (public and has_internal_data({t.decode("latin-1") for t in tags}))
         ):
             return None, marc
     record = item.record
     if record is None:
         return None, None
-    if public:
-        # Koha's 952 items are internal: without an 852 left, the holdings the source lists
-        # (read from those items) are written as public 852s instead.
-        record = public_record(record)
-        has_holdings = any(f.tag == "852" for f in record.fields)
-        leader = str(record.leader)
-        change_leader = item.deleted and leader[5:6] != "d"
-        if change_leader:
-            record.leader = pymarc.Leader(leader[:5] + "d" + leader[6:])
-        if not has_holdings:
-            record.fields.extend(holdings_852(item.holdings, barcodes=False))
-        return record, None
-    has_holdings = any(f.tag in ("852", "952") for f in record.fields)
+    fields = _holdings_as_852(item, record)
     leader = str(record.leader)
     change_leader = item.deleted and leader[5:6] != "d"
-    if (has_holdings or not item.holdings) and not change_leader:
+    if fields is None and not change_leader and not public:
         return record, item.marc_bytes
     copy = pymarc.Record(force_utf8=True)
     copy.leader = pymarc.Leader(leader[:5] + "d" + leader[6:] if change_leader else leader)
-    copy.fields = list(record.fields)  # type: ignore[assignment]
-    if not has_holdings:
-        copy.fields.extend(holdings_852(item.holdings))
-    return copy, None
+    copy.fields = fields if fields is not None else list(record.fields)  # type: ignore[assignment]
+    return (public_record(copy) if public else copy), None
 
 
 def iter_source(
@@ -176,40 +248,41 @@ def export(
     out: BinaryIO,
     fmt: str,
     *,
-    library: str | None = None,
+    library: str | Sequence[str] | None = None,
     since: datetime | None = None,
     keys: Sequence[int | str] | None = None,
     include_deleted: bool = False,
     public: bool = False,
 ) -> ExportReport:
     """Write the selected records of ``source`` to ``out`` in ``fmt`` (without internal
-    data when ``public``)."""
-    writer = MarcWriter(out, fmt)
-    # Long key lists go in slices: databases cap the parameters of one statement.
-    key_slices: list[Sequence[int | str] | None] = (
-        [keys[i : i + PAGE] for i in range(0, len(keys), PAGE)] if keys is not None else [None]
-    )
-    items = (
-        item
-        for part in key_slices
-        for item in iter_source(
-            source, library=library, since=since, keys=part, include_deleted=include_deleted
-        )
-    )
-    with writer:
-        for item in items:
-            record, stored = _prepared(item, public)
-            if record is None and stored is None:
-                writer.refused.append((f"record {item.key}", "deleted; no metadata kept"))
-                continue
-            writer.write(record, stored)  # stored bytes are decoded when not ISO 2709
-    return ExportReport(
+    data when ``public``); returns the report (see :func:`export_chunks`)."""
+    report = ExportReport(fmt)
+    for chunk in export_chunks(
+        source,
         fmt,
-        writer.written,
-        writer.refused,
-        writer.stats.get("stripped", 0),
-        writer.stats.get("dropped", 0),
-    )
+        report,
+        library=library,
+        since=since,
+        keys=keys,
+        include_deleted=include_deleted,
+        public=public,
+    ):
+        out.write(chunk)
+    return report
+
+
+def export_report(source: RecordSource, fmt: str, **selection: Any) -> ExportReport:
+    """What an export of ``selection`` (:func:`export_chunks`'s keyword arguments) writes and
+    refuses, without the output.
+
+    It costs what the export costs (every record is prepared and encoded, then dropped):
+    whether a record fits the format is only known once it is written, and a host source
+    builds its records on the fly.
+    """
+    report = ExportReport(fmt)
+    for _chunk in export_chunks(source, fmt, report, **selection):
+        pass
+    return report
 
 
 class _Buffer:
@@ -240,8 +313,13 @@ def export_chunks(
     public: bool = False,
     flush_every: int = 100,
 ) -> Iterator[bytes]:
-    """The export as a stream of byte chunks (for an HTTP response); fills ``report``.
-    With ``public``, internal data is left out (see :mod:`marc.internal_fields`)."""
+    """The export as a stream of byte chunks (for an HTTP response); fills ``report`` once
+    the stream is exhausted. With ``public``, internal data is left out (see
+    :mod:`marc.internal_fields`).
+
+    A record that cannot be written is left out and listed in ``report.refused``; a MARCXML
+    document also names it in a closing comment (:class:`marc.writer.MarcWriter`).
+    """
     buffer = _Buffer()
     writer = MarcWriter(buffer, fmt)  # type: ignore[arg-type]
     key_slices: list[Sequence[int | str] | None] = (
@@ -314,5 +392,9 @@ __all__ = [
     "ExportReport",
     "export",
     "export_chunks",
+    "export_report",
+    "holdings_852",
     "iter_source",
+    "koha_copies",
+    "parse_since",
 ]

@@ -11,18 +11,21 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from libext.importer import ImportOptions, ImportReport, run_import
 from libext.models import ImportBatch, ImportOutcome, Library, utcnow
 from marc.encoding import canonical_encoding
+from marc.errors import MarcError
 from marc.formats import canonical_format
 
 _COPY = 1 << 20
@@ -54,6 +57,38 @@ def save_upload(upload: FileStorage) -> tuple[Path, str]:
         while chunk := upload.stream.read(_COPY):
             out.write(chunk)
     return target, name
+
+
+@contextlib.contextmanager
+def named_as_uploaded(session: Session, path: Path, name: str) -> Iterator[None]:
+    """Make errors raised about an upload name it as uploaded (``name``), not by the path of
+    its server-side copy.
+
+    The reader names the file it was given in its messages, and uploads are read from a copy
+    in :func:`upload_dir`: left alone, a 422 would show the server's folder layout. A real
+    import that failed part-way has also stored the message on its (failed) batch, which the
+    pages and the API show later, so the stored message is rewritten too.
+    """
+    try:
+        yield
+    except MarcError as exc:
+        stored = str(path)
+        message = str(exc)
+        public = message.replace(stored, name).replace(path.name, name)
+        if public != message:
+            exc.args = (public,)
+            try:
+                session.execute(
+                    update(ImportBatch)
+                    .where(ImportBatch.message.contains(stored, autoescape=True))
+                    .values(message=func.replace(ImportBatch.message, stored, name))
+                )
+                session.commit()
+            except SQLAlchemyError:
+                # The user's answer (the 422 with the upload's name) matters more than the
+                # stored copy of the message: never let this replace the error being raised.
+                session.rollback()
+        raise
 
 
 def options_from(form: Any, user: str) -> ImportOptions:
@@ -134,7 +169,8 @@ def stage(
     options.dry_run = True
     try:
         expire_staged(session)
-        report = run_import(state.store(), library, path, options, filename=name)
+        with named_as_uploaded(session, path, name):
+            report = run_import(state.store(), library, path, options, filename=name)
     except BaseException:
         discard(path)
         raise
@@ -170,6 +206,17 @@ def stage(
     return batch, report
 
 
+def import_now(
+    state: Any, library: Library, path: Path, name: str, options: ImportOptions
+) -> ImportReport:
+    """Import an upload at once (no staging); its file is removed whatever happens."""
+    try:
+        with named_as_uploaded(state.db.session, path, name):
+            return run_import(state.store(), library, path, options, filename=name)
+    finally:
+        discard(path)
+
+
 def confirm(state: Any, batch: ImportBatch) -> ImportReport:
     """Run a staged batch for real (the staged row becomes the running batch's record)."""
     if batch.status != "staged" or not batch.staged_path:
@@ -191,23 +238,32 @@ def confirm(state: Any, batch: ImportBatch) -> ImportReport:
     session.delete(batch)  # the real run creates its own batch row with outcomes
     session.commit()
     try:
-        return run_import(state.store(), library, path, options, filename=name)
+        with named_as_uploaded(session, path, name):
+            return run_import(state.store(), library, path, options, filename=name)
     finally:
         discard(path)
 
 
 def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> dict[str, Any]:
-    """A stored batch as the report the CLI prints, with up to ``errors`` rejects."""
-    rows = session.scalars(
-        select(ImportOutcome)
-        .where(ImportOutcome.batch_id == batch.id, ImportOutcome.action == "rejected")
-        .order_by(ImportOutcome.ordinal)
-        .limit(errors)
-    ).all()
-    return {
-        **batch.to_dict(),
-        "dry_run": batch.status == "staged",
-        "errors": [
+    """A stored batch as the report the CLI prints, with up to ``errors`` rejects.
+
+    A staged batch has no outcomes yet (a dry run writes nothing): its errors and examples
+    are the ones its dry run kept in ``summary``. A batch that ran shows its stored rejects
+    and no examples.
+    """
+    report: dict[str, Any] = {**batch.to_dict(), "dry_run": batch.status == "staged"}
+    if batch.status == "staged":
+        staged = json.loads(batch.summary) if batch.summary else {}
+        found = list(staged.get("errors", []))[:errors]
+        examples = staged.get("examples", {})
+    else:
+        rows = session.scalars(
+            select(ImportOutcome)
+            .where(ImportOutcome.batch_id == batch.id, ImportOutcome.action == "rejected")
+            .order_by(ImportOutcome.ordinal)
+            .limit(errors)
+        ).all()
+        found = [
             {
                 "ordinal": r.ordinal,
                 "offset": r.offset,
@@ -215,5 +271,9 @@ def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> di
                 "reason": r.reason,
             }
             for r in rows
-        ],
-    }
+        ]
+        examples = {}
+    report["errors"] = found
+    report["errors_truncated"] = len(found) < batch.rejected
+    report["examples"] = examples
+    return report

@@ -11,6 +11,12 @@ All output is UTF-8 and NFC. The writers never emit a broken record:
   repaired.
 * MARC-in-JSON is written as one JSON array in the shape pymarc reads and writes
   (``{"leader": ..., "fields": [{"245": {"ind1", "ind2", "subfields": [{"a": ...}]}}]}``).
+
+A MARCXML document that left records out says so itself: it ends with an XML comment (after
+the last record, which schema validation ignores) naming each refused record and why. The
+other formats cannot carry a note (anything after the last ISO 2709 record or .mrk record
+would read as a broken record, and a JSON array holds records only); their callers get
+``refused`` and must report it another way.
 """
 
 from __future__ import annotations
@@ -205,11 +211,14 @@ class MarcWriter:
         return (record_to_mrk(record) + "\n").encode("utf-8")
 
     def close(self) -> None:
-        """Finish the document (closing tag or bracket). Does not close ``out``."""
+        """Finish the document (closing tag or bracket; for MARCXML, after a comment naming
+        the refused records if there are any). Does not close ``out``."""
         if self._closed:
             return
         self._closed = True
         if self.format == "marcxml":
+            if self.refused:
+                self.out.write(refusal_comment(self.written, self.refused))
             self.out.write(b"</collection>\n")
         elif self.format == "json":
             self.out.write(b"]\n")
@@ -219,6 +228,16 @@ class MarcWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def refusal_comment(written: int, refused: list[tuple[str, str]]) -> bytes:
+    """An XML comment saying which records a document left out and why, one per line."""
+    lines = [f" Not written: {len(refused)} of {written + len(refused)} records."]
+    lines += [f"{name}: {reason}" for name, reason in refused]
+    text, _removed = xml_text("\n".join(lines))
+    # A comment may not hold "--": a record's name (its 001) could otherwise end it early.
+    text = re.sub("-(?=-)", "- ", text)
+    return f"<!--{text}\n-->\n".encode()
 
 
 def write_records(records: Iterable[pymarc.Record], out: BinaryIO, fmt: str) -> MarcWriter:
@@ -242,6 +261,7 @@ __all__ = [
     "record_to_iso2709",
     "record_to_mrk",
     "record_to_xml_element",
+    "refusal_comment",
     "write_records",
     "xml_text",
 ]

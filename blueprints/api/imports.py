@@ -17,12 +17,12 @@ from sqlalchemy import select
 from blueprints.api import bp
 from libext.auth import cataloguer_required, require_library
 from libext.db import get_session
-from libext.importer import REJECT_SUFFIX, RevertError, rejects, revert_batch, run_import
+from libext.importer import REJECT_SUFFIX, RevertError, rejects, revert_batch
 from libext.imports_web import (
     batch_report,
     cancel,
     confirm,
-    discard,
+    import_now,
     options_from,
     save_upload,
     stage,
@@ -63,10 +63,7 @@ def imports_create() -> ResponseReturnValue:
         if options.dry_run:
             _batch, report = stage(state, library, path, name, options)  # keeps the file
         else:
-            try:
-                report = run_import(state.store(), library, path, options, filename=name)
-            finally:
-                discard(path)
+            report = import_now(state, library, path, name, options)  # removes the file
     except MarcError as exc:
         abort(422, description=str(exc))
     return jsonify(report.to_dict()), 201

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from libext.cli import cli
 from libext.cli.output import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, emit, fail, yield_cpu
 from libext.exporter import export as run_export
-from libext.exporter import query_record_ids
+from libext.exporter import parse_since, query_record_ids
 from libext.importer import (
     ON_MATCH,
     ImportOptionError,
@@ -184,7 +184,7 @@ def _parse_since(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+        return parse_since(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a date (YYYY-MM-DD or ISO 8601)") from None
 
@@ -197,7 +197,9 @@ def _parse_since(text: str | None) -> datetime | None:
     "--library", "library_code", default=None, help="Only this library's records (default: all)."
 )
 @click.option(
-    "--since", default=None, help="Only records changed since DATE (YYYY-MM-DD or ISO 8601, UTC)."
+    "--since",
+    default=None,
+    help="Only records changed since DATE (YYYY-MM-DD or ISO 8601; UTC unless it has an offset).",
 )
 @click.option("--query", "q", default=None, help="Only the records a catalogue search for Q finds.")
 @click.option("--include-deleted", is_flag=True, help="Include deleted records (leader/05 'd').")

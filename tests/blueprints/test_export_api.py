@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pymarc
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
+from sqlalchemy import func, select
 
-from libext.models import Library
+from libext.exporter import parse_since
+from libext.models import Library, Record
+from marc.errors import UnusableInput
 from marc.internal_fields import public_field, public_record
 from marc.reader import MarcReader
 from marc.writer import record_to_iso2709
-from tests.libext.marc_files import book
+from tests.libext.marc_files import book, koha_book, koha_exported
 from tests.paths import XSD_DIR
 
 CATALOGUER = {"X-Test-User": "ana;roles=cataloguer;libraries=HNM", "Authorization": "Bearer t"}
@@ -78,7 +82,13 @@ def client(app: Flask, client: FlaskClient) -> FlaskClient:
 
 
 def _records(data: bytes) -> dict[str, pymarc.Record]:
-    return {r.record["001"].data: r.record for r in MarcReader(io.BytesIO(data)) if r.ok}
+    if b"<record" not in data and not data.strip(b" \n[]"):
+        return {}  # nothing exported: an empty file (ISO 2709, .mrk) or an empty array
+    try:
+        return {r.record["001"].data: r.record for r in MarcReader(io.BytesIO(data)) if r.ok}
+    except UnusableInput as exc:  # an empty MARCXML collection
+        assert "no MARC record found" in str(exc) and b"</collection>" in data
+        return {}
 
 
 def _check_format(fmt: str, data: bytes) -> None:
@@ -108,13 +118,15 @@ def test_anonymous_export_leaves_internal_data_out(client: FlaskClient, fmt: str
         public = records["int-7"]
         tags = [f.tag for f in public.fields]
         assert not any(t.startswith("9") or t in ("541", "583") for t in tags)
-        (f852,) = public.get_fields("852")
-        assert [(s.code, s.value) for s in f852.subfields] == [
+        # its own 852 less barcode and nonpublic note, and its Koha 952 item as an 852
+        own, item = public.get_fields("852")
+        assert [(s.code, s.value) for s in own.subfields] == [
             ("a", "HNM"),
             ("b", "Kho mở"),
             ("h", "895.922 NG-D"),
             ("z", "Đọc tại chỗ"),
         ]
+        assert [(s.code, s.value) for s in item.subfields] == [("a", "HNM")]
         (f876,) = public.get_fields("876")
         assert [s.code for s in f876.subfields] == ["a", "z"]
         assert public["245"]["a"].startswith("Sách có dữ liệu nội bộ")
@@ -177,3 +189,167 @@ def test_cli_export_is_whole_unless_public(client: FlaskClient, app: Flask, tmp_
     assert all(v.encode() in whole.read_bytes() for v in SECRETS.values())
     assert not any(v.encode() in public.read_bytes() for v in SECRETS.values())
     assert set(_records(public.read_bytes())) == {"int-7", "plain-1"}
+
+
+def _stamps(app: Flask) -> tuple[datetime, datetime]:
+    """The oldest stored datestamp to the second, and the second after the newest (naive UTC)."""
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        oldest, newest = session.execute(
+            select(func.min(Record.datestamp), func.max(Record.datestamp))
+        ).one()
+    return oldest.replace(microsecond=0), newest.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def test_since_converts_an_offset_to_utc(client: FlaskClient, app: Flask) -> None:
+    oldest, after = _stamps(app)
+    hanoi, west = timezone(timedelta(hours=7)), timezone(timedelta(hours=-7))
+    for since, expected in [
+        (oldest.isoformat() + "Z", 2),
+        (after.isoformat() + "Z", 0),
+        (oldest.replace(tzinfo=UTC).astimezone(hanoi).isoformat(), 2),  # 7 hours later, +07:00
+        (after.replace(tzinfo=UTC).astimezone(hanoi).isoformat(), 0),
+        (after.replace(tzinfo=UTC).astimezone(west).isoformat(), 0),
+        (oldest.isoformat(), 2),  # no offset: UTC, as stored
+    ]:
+        response = client.get("/api/export", query_string={"library": "HNM", "since": since})
+        assert response.status_code == 200, since
+        assert response.data.count(b"\x1d") == expected, since
+    # "+07:00" typed into a URL by hand arrives as " 07:00" ("+" decodes as a space)
+    typed = after.replace(tzinfo=UTC).astimezone(hanoi).isoformat()
+    response = client.get(f"/api/export?library=HNM&since={typed}")
+    assert response.status_code == 200 and response.data == b""
+
+
+def test_parse_since() -> None:
+    assert parse_since("2026-11-27") == datetime(2026, 11, 27)
+    assert parse_since("2026-11-27T13:43:38+07:00") == datetime(2026, 11, 27, 6, 43, 38)
+    assert parse_since("2026-11-27T13:43:38 07:00") == datetime(2026, 11, 27, 6, 43, 38)
+    assert parse_since("2026-11-27 06:43:38z") == datetime(2026, 11, 27, 6, 43, 38)
+    assert parse_since("2026-11-27T00:30-01:00") == datetime(2026, 11, 27, 1, 30)
+    for bad in (
+        "yesterday",
+        "",
+        "2026-13-01",
+        "2026-11-27T13:43:38+25:00",
+        "0001-01-01T00:00:00+07:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-07:00",
+    ):
+        with pytest.raises(ValueError):
+            parse_since(bad)
+
+
+ADMIN = {"X-Test-User": "root;roles=admin;libraries=", "Authorization": "Bearer t"}
+
+
+def _record_id(app: Flask, control: str) -> int:
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        return session.scalar(select(Record.id).where(Record.local_id == control))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_include_deleted(client: FlaskClient, app: Flask, fmt: str) -> None:
+    deleted = client.delete(f"/api/records/{_record_id(app, 'int-7')}", headers=CATALOGUER)
+    assert deleted.status_code == 200
+    for headers, internal in [({}, ""), (CATALOGUER, "&internal=1")]:
+        for flag, expected in [
+            ("", {"plain-1"}),
+            ("&include_deleted=0", {"plain-1"}),
+            ("&include_deleted=no", {"plain-1"}),
+            ("&include_deleted=1", {"int-7", "plain-1"}),
+            ("&include_deleted=true", {"int-7", "plain-1"}),
+        ]:
+            query = f"/api/export?format={fmt}&library=HNM{internal}{flag}"
+            response = client.get(query, headers=headers)
+            assert response.status_code == 200, query
+            records = _records(response.data)
+            assert set(records) == expected, query
+            assert records["plain-1"].leader[5] == "n"
+            if "int-7" not in expected:
+                continue
+            assert records["int-7"].leader[5] == "d", query  # a deletion says so
+            text = response.data.decode("utf-8")
+            shown = {name for name, value in SECRETS.items() if value in text}
+            # a deleted record's public copy keeps the library's internal data out too
+            assert shown == (set(SECRETS) if internal else set()), query
+
+
+def test_search_result_export(client: FlaskClient, app: Flask) -> None:
+    other = record_to_iso2709(book("ply-1", "Sách có dữ liệu nội bộ ở Phủ Lý"))
+    response = client.post(
+        "/api/imports",
+        data={"library": "PLY", "file": (io.BytesIO(other), "ply.mrc")},
+        headers=ADMIN,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    q = "q=n%E1%BB%99i+b%E1%BB%99"  # "nội bộ"
+    for query, headers, expected in [
+        (q, {}, {"int-7", "ply-1"}),
+        (f"{q}&library=HNM", {}, {"int-7"}),
+        (f"{q}&library=PLY", {}, {"ply-1"}),
+        ("q=noi+bo", {}, {"int-7", "ply-1"}),  # without diacritics, as readers search
+        ("q=sach", {}, {"int-7", "plain-1", "ply-1"}),
+        ("q=khong+co+sach+nay+xyzzy", {}, set()),
+        (f"{q}&since=2999-01-01", {}, set()),
+        # whole records: a cataloguer gets the matches of their own libraries only
+        (f"{q}&internal=1", CATALOGUER, {"int-7"}),
+        (f"{q}&internal=1&library=HNM", CATALOGUER, {"int-7"}),
+        (f"{q}&internal=1", ADMIN, {"int-7", "ply-1"}),
+    ]:
+        for fmt in ("iso2709", "marcxml"):
+            response = client.get(f"/api/export?format={fmt}&{query}", headers=headers)
+            assert response.status_code == 200, query
+            assert set(_records(response.data)) == expected, (fmt, query)
+            internal = "internal=1" in query
+            if "int-7" in expected:
+                assert (SECRETS["952"].encode() in response.data) is internal, query
+            if fmt == "marcxml":
+                schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "MARC21slim.xsd")))
+                assert schema.validate(etree.fromstring(response.data)), query
+    refused = client.get(f"/api/export?{q}&internal=1&library=PLY", headers=CATALOGUER)
+    assert refused.status_code == 403
+    # a search finds live records: a deleted match is not exported
+    client.delete(f"/api/records/{_record_id(app, 'ply-1')}", headers=ADMIN)
+    response = client.get(f"/api/export?{q}&include_deleted=1")
+    assert set(_records(response.data)) == {"int-7"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_koha_items_are_exported_as_852(client: FlaskClient, fmt: str) -> None:
+    koha = koha_book("koha-1", "Truyện Kiều")
+    response = client.post(
+        "/api/imports",
+        data={"library": "HNM", "file": (io.BytesIO(record_to_iso2709(koha)), "koha.mrc")},
+        headers=CATALOGUER,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    whole = client.get(f"/api/export?format={fmt}&library=HNM&internal=1", headers=CATALOGUER)
+    exported = _records(whole.data)["koha-1"]
+    assert [str(f) for f in exported.fields] == [str(f) for f in koha_exported(koha).fields]
+    if fmt == "iso2709":  # byte-identical, holdings aside
+        assert record_to_iso2709(koha_exported(koha)) in whole.data
+    public = _records(client.get(f"/api/export?format={fmt}&library=HNM").data)["koha-1"]
+    expected = public_record(koha_exported(koha, barcodes=False))
+    assert [str(f) for f in public.fields] == [str(f) for f in expected.fields]
+
+
+def test_a_952_that_describes_no_copy_stays_as_it_is(client: FlaskClient) -> None:
+    # Library of Congress records keep a cataloguer's date in 952 $a: not a Koha item
+    record = book("lc-1", "Pride and prejudice")
+    note = pymarc.Field("952", pymarc.Indicators(" ", " "), [pymarc.Subfield("a", "11/19/97 T")])
+    record.add_field(note)
+    data = record_to_iso2709(record)
+    response = client.post(
+        "/api/imports",
+        data={"library": "HNM", "file": (io.BytesIO(data), "lc.mrc")},
+        headers=CATALOGUER,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    whole = client.get("/api/export?library=HNM&internal=1", headers=CATALOGUER).data
+    assert data in whole  # byte-identical: no 852 made up for it
+    public = _records(client.get("/api/export?library=HNM").data)["lc-1"]
+    assert not public.get_fields("852", "952")

@@ -155,3 +155,20 @@ def test_a_damaged_gzip_upload_is_a_422_not_a_500(api: FlaskClient, tmp_path) ->
         response = upload(api, damaged_gzip(tmp_path, damage).read_bytes(), name="books.mrc.gz")
         assert response.status_code == 422, response.get_data(as_text=True)
         assert "is damaged after" in response.get_json()["error"]["message"]
+
+
+def test_a_staged_batch_shows_its_dry_run_errors_and_examples(api: FlaskClient) -> None:
+    bad = (MARC_DIR / "pymarc__bad_records.mrc").read_bytes()
+    staged = upload(api, BOOKS + bad, dry_run="true").get_json()
+    assert staged["rejected"] == 8 and len(staged["errors"]) == 8 and staged["examples"]
+    shown = api.get(f"/api/imports/{staged['batch']}", headers=who()).get_json()
+    assert shown["status"] == "staged" and shown["dry_run"] and shown["rejected"] == 8
+    assert shown["errors"] == staged["errors"]
+    assert shown["examples"] == staged["examples"]
+    assert not shown["errors_truncated"]
+    # once confirmed, the report comes from the stored outcomes
+    done = api.post(f"/api/imports/{staged['batch']}/confirm", headers=who()).get_json()
+    shown = api.get(f"/api/imports/{done['batch']}", headers=who()).get_json()
+    assert not shown["dry_run"] and [e["reason"] for e in shown["errors"]] == [
+        e["reason"] for e in staged["errors"]
+    ]

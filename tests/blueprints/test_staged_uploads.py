@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-import blueprints.api.imports as imports_api
+import libext.imports_web as imports_web
 from libext.models import ImportBatch, Library, Record, utcnow
 from marc.writer import record_to_iso2709
 from tests.conftest import make_app
@@ -66,7 +66,7 @@ def test_import_removes_its_upload_even_when_something_unexpected_fails(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(imports_api, "run_import", explode)
+    monkeypatch.setattr(imports_web, "run_import", explode)
     with pytest.raises(RuntimeError):  # the test app propagates it instead of answering 500
         _post(client)
     assert _files(uploads) == []
@@ -170,3 +170,63 @@ def test_stale_staged_uploads_expire_when_a_new_one_is_staged(setup) -> None:  #
 def test_max_age_default_is_a_day(setup) -> None:  # type: ignore[no-untyped-def]
     app, _client, _uploads = setup
     assert app.config["LIBEXT_MARC_STAGED_MAX_AGE"] == 86_400
+
+
+EMPTY_MARCXML = b'<?xml version="1.0"?>\n<collection xmlns="http://www.loc.gov/MARC21/slim"/>\n'
+
+
+def _shows_no_server_path(text: str, uploads: Path) -> None:
+    assert str(uploads) not in text
+    assert not re.search(r"[0-9a-f]{32}", text), text  # the stored copy's name
+
+
+@pytest.mark.parametrize("dry_run", ["", "1"])
+def test_unreadable_uploads_are_named_as_uploaded(setup, dry_run: str) -> None:  # type: ignore[no-untyped-def]
+    app, client, uploads = setup
+    for data, name, says in [
+        (b"not MARC at all\n", "ghi-chu.txt", "not in a MARC format"),
+        (b"   \n", "trong.mrc", "empty"),
+        (EMPTY_MARCXML, "rong.xml", "no MARC record found"),
+    ]:
+        fields = {"library": "HNM", "dry_run": dry_run, "file": (io.BytesIO(data), name)}
+        response = client.post(
+            "/api/imports", data=fields, headers=API, content_type="multipart/form-data"
+        )
+        assert response.status_code == 422, name
+        message = response.get_json()["error"]["message"]
+        assert message.startswith(name) and says in message, message
+        _shows_no_server_path(response.get_data(as_text=True), uploads)
+    # a real import that failed part-way is kept as a failed batch: its message too
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        failed = session.scalars(select(ImportBatch).where(ImportBatch.status == "failed")).all()
+    assert len(failed) == (0 if dry_run else 1)
+    for batch in failed:
+        shown = client.get(f"/api/imports/{batch.id}", headers=API)
+        assert shown.get_json()["message"].startswith("rong.xml")
+        _shows_no_server_path(shown.get_data(as_text=True), uploads)
+        page = client.get(f"/cataloguing/batches/{batch.id}", headers=PAGE)
+        assert page.status_code == 200 and "rong.xml" in page.get_data(as_text=True)
+        _shows_no_server_path(page.get_data(as_text=True), uploads)
+    _shows_no_server_path(client.get("/cataloguing/", headers=PAGE).get_data(as_text=True), uploads)
+
+
+def test_the_upload_page_names_an_unreadable_file_as_uploaded(setup) -> None:  # type: ignore[no-untyped-def]
+    _app, client, uploads = setup
+    page = client.get("/cataloguing/", headers=PAGE).get_data(as_text=True)
+    form = {
+        "csrf_token": _token(page),
+        "library": "HNM",
+        "format": "auto",
+        "encoding": "auto",
+        "match": "001",
+        "on_match": "replace",
+        "file": (io.BytesIO(b"not MARC at all\n"), "ghi-chu.txt"),
+    }
+    response = client.post(
+        "/cataloguing/", data=form, headers=PAGE, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "ghi-chu.txt is not in a MARC format" in text
+    _shows_no_server_path(text, uploads)

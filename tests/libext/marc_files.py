@@ -70,3 +70,60 @@ def many(count: int, prefix: str = "gen") -> list[pymarc.Record]:
         book(f"{prefix}{i:06d}", f"Lịch sử Việt Nam tập {i}", isbn=None, barcode=f"B{i:06d}")
         for i in range(count)
     ]
+
+
+#: The copies :func:`koha_book` holds, as each is exported: one 852 per Koha 952 item.
+KOHA_852S = [
+    [("a", "HNM"), ("b", "Kho mở"), ("h", "895.922 NG-D"), ("p", "KOHA-1")],
+    [("a", "HNM"), ("b", "Phòng đọc"), ("h", "895.922 NG-D"), ("p", "KOHA-2"), ("z", "lost")],
+]
+
+
+def koha_book(control: str, title: str) -> pymarc.Record:
+    """A record as Koha exports it: its copies are 952 items (with a 942 item type)."""
+    record = book(control, title)
+
+    def local(tag: str, *pairs: tuple[str, str]) -> pymarc.Field:
+        subs = [pymarc.Subfield(code, value) for code, value in pairs]
+        return pymarc.Field(tag, pymarc.Indicators(" ", " "), subs)
+
+    record.add_field(
+        local("942", ("c", "BK")),
+        local(
+            "952",
+            ("a", "HNM"),
+            ("b", "HNM"),
+            ("c", "Kho mở"),
+            ("o", "895.922 NG-D"),
+            ("p", "KOHA-1"),
+            ("g", "120000"),
+            ("y", "BK"),
+        ),
+        local(
+            "952",
+            ("a", "HNM"),
+            ("c", "Phòng đọc"),
+            ("o", "895.922 NG-D"),
+            ("p", "KOHA-2"),
+            ("1", "1"),
+        ),
+    )
+    return record
+
+
+def koha_exported(record: pymarc.Record, *, barcodes: bool = True) -> pymarc.Record:
+    """What an export writes for :func:`koha_book`: the record as it was, but its 952 items
+    written as the 852s :data:`KOHA_852S` in MARC 21 order (before the 9XX fields)."""
+    copies = [
+        pymarc.Field(
+            "852",
+            pymarc.Indicators(" ", " "),
+            [pymarc.Subfield(c, v) for c, v in pairs if barcodes or c != "p"],
+        )
+        for pairs in KOHA_852S
+    ]
+    kept = [f for f in record.fields if f.tag != "952"]
+    at = next(i for i, f in enumerate(kept) if f.tag == "942")
+    out = pymarc.Record(force_utf8=True, leader=str(record.leader))
+    out.fields = kept[:at] + copies + kept[at:]
+    return out

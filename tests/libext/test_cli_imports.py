@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from lxml import etree
+from sqlalchemy import select
 
+from libext.models import Holding, Library, Record
 from marc.reader import MarcReader
-from tests.libext.marc_files import book, write_iso
+from marc.writer import record_to_iso2709
+from tests.libext.marc_files import book, koha_book, koha_exported, write_iso
 from tests.marc.helpers import run_yaz
 from tests.marc.test_formats import damaged_gzip
 from tests.paths import MARC_DIR, XSD_DIR
@@ -148,3 +152,66 @@ def test_export_a_search_result(cli: FlaskCliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes.count(b"=LDR") == 1
     assert "Truyện Kiều".encode() in result.stdout_bytes
+
+
+def test_export_since_converts_an_offset_to_utc(
+    cli: FlaskCliRunner, app: Flask, tmp_path: Path
+) -> None:
+    _import(cli, str(write_iso(tmp_path / "ok.mrc", [book("c1", "Một")])), "--library", "HNM")
+    with app.app_context():
+        stamp = app.extensions["libext"].db.session.scalar(select(Record.datestamp))
+    second = stamp.replace(microsecond=0, tzinfo=UTC)
+    hanoi = timezone(timedelta(hours=7))
+    for since, expected in [
+        (second.astimezone(hanoi).isoformat(), 1),
+        ((second + timedelta(seconds=1)).astimezone(hanoi).isoformat(), 0),
+        ((second + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-7))).isoformat(), 0),
+        (second.strftime("%Y-%m-%dT%H:%M:%SZ"), 1),
+    ]:
+        result = cli.invoke(args=["libext", "export", "--since", since])
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes.count(b"\x1d") == expected, since
+
+
+@pytest.mark.parametrize("fmt", ["iso2709", "marcxml", "json", "mrk"])
+def test_export_writes_koha_items_as_852(cli: FlaskCliRunner, tmp_path: Path, fmt: str) -> None:
+    koha, plain = koha_book("k1", "Truyện Kiều"), book("p1", "Sách")
+    _import(cli, str(write_iso(tmp_path / "koha.mrc", [koha, plain])), "--library", "HNM")
+    for args, expected in [([], koha_exported(koha)), (["--public"], None)]:
+        out = tmp_path / f"out-{len(args)}.{fmt}"
+        result = cli.invoke(args=["libext", "export", "--format", fmt, "-o", str(out), *args])
+        assert result.exit_code == 0, result.output
+        records = {r.control_number: r for r in MarcReader(out) if r.ok}
+        exported = records["k1"].record
+        if expected is None:  # the public copy: no barcodes, no local 9XX fields
+            copies = koha_exported(koha, barcodes=False).get_fields("852")
+            assert [str(f) for f in exported.get_fields("852")] == [str(f) for f in copies]
+            assert not [f for f in exported.fields if f.tag.startswith("9")]
+            continue
+        assert [str(f) for f in exported.fields] == [str(f) for f in expected.fields]
+        if fmt == "iso2709":  # byte-identical, holdings aside
+            assert records["k1"].raw == record_to_iso2709(expected)
+            assert records["p1"].raw == record_to_iso2709(plain)
+
+
+def test_koha_items_exported_as_852_import_back_as_the_same_copies(
+    cli: FlaskCliRunner, app: Flask, tmp_path: Path
+) -> None:
+    _import(
+        cli, str(write_iso(tmp_path / "koha.mrc", [koha_book("k1", "Một")])), "--library", "HNM"
+    )
+    out = tmp_path / "out.mrc"
+    assert cli.invoke(args=["libext", "export", "-o", str(out)]).exit_code == 0
+    assert cli.invoke(args=["libext", "library", "add", "PLY", "--name", "Phủ Lý"]).exit_code == 0
+    assert _import(cli, str(out), "--library", "PLY").exit_code == 0
+    with app.app_context():
+        session = app.extensions["libext"].db.session
+        copies = session.execute(
+            select(Library.code, Holding.barcode, Holding.call_number, Holding.location)
+            .join(Holding.record)
+            .join(Library, Library.id == Record.library_id)
+            .order_by(Holding.id)
+        ).all()
+    hnm = [tuple(row[1:]) for row in copies if row[0] == "HNM"]
+    ply = [tuple(row[1:]) for row in copies if row[0] == "PLY"]
+    assert len(hnm) == 2 and ply == hnm  # neither lost nor doubled

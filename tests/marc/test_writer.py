@@ -144,3 +144,41 @@ def test_mrk_reads_like_the_iso2709_it_was_made_from() -> None:
     mrc = [r.record for r in MarcReader(MARC_DIR / "marc4j__test_resources_brkrtest.mrc")]
     assert len(mrk) == len(mrc) == 8
     assert [str(r) for r in mrk] == [str(r) for r in mrc]
+
+
+def test_marcxml_names_the_records_it_refused_in_a_closing_comment(
+    schema: etree.XMLSchema,
+) -> None:
+    out = io.BytesIO()
+    with MarcWriter(out, "marcxml") as writer:
+        writer.write(simple_record("ok"))
+        assert writer.write(None, b"00026nam--22000251i 4500\x1e\x1d") is False  # unreadable
+        # what a caller refuses itself, with a name that tries to close the comment early
+        writer.refused.append(("record x-->y", "deleted; no metadata kept"))
+    text = out.getvalue().decode("utf-8")
+    document = etree.fromstring(out.getvalue())
+    assert schema.validate(document), schema.error_log.last_error
+    assert len(document.findall("{http://www.loc.gov/MARC21/slim}record")) == 1
+    (comment,) = [c.text for c in document.xpath("//comment()")]
+    assert comment.startswith(" Not written: 2 of 3 records.\n")
+    assert "stored record cannot be read" in comment
+    assert "record x- ->y: deleted; no metadata kept" in comment
+    assert text.endswith("-->\n</collection>\n")
+    # a document with nothing refused carries no comment
+    clean = io.BytesIO()
+    write_records([simple_record("ok")], clean, "marcxml")
+    assert b"<!--" not in clean.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["iso2709", "json", "mrk"])
+def test_formats_that_cannot_carry_a_note_end_as_usual(fmt: str) -> None:
+    out = io.BytesIO()
+    with MarcWriter(out, fmt) as writer:
+        writer.write(simple_record("ok"))
+        if fmt == "iso2709":
+            writer.write(simple_record("wide", f520="y" * 10_000))
+        else:
+            writer.write(None, b"00026nam--22000251i 4500\x1e\x1d")  # unreadable
+    assert writer.refused
+    assert [r.control_number for r in MarcReader(io.BytesIO(out.getvalue()))] == ["ok"]
+    assert b"not written" not in out.getvalue()
