@@ -54,6 +54,8 @@ from marc.writer import record_to_iso2709
 ON_MATCH = ("replace", "merge", "skip", "always-new")
 #: Errors kept in a report in memory (all are in the database and the rejects download).
 MAX_REPORTED_ERRORS = 10_000
+#: Rejects and per-record warnings a batch keeps in its summary (see ImportReport.stored_summary).
+STORED_ERRORS = 200
 EXAMPLES = 5
 
 Progress = Callable[[int, int], None]
@@ -194,6 +196,20 @@ class ImportReport:
                     "warnings": list(result.warnings),
                 }
             )
+
+    def stored_summary(self) -> str:
+        """What a batch keeps of the report beside its counts (``ImportBatch.summary``): the
+        examples, the first rejects (all are in the outcomes once the batch has run) and the
+        warnings (kept nowhere else), as JSON."""
+        return json.dumps(
+            {
+                "examples": self.examples,
+                "errors": [e.to_dict() for e in self.errors[:STORED_ERRORS]],
+                "warnings": self.warnings,
+                "record_warnings": self.record_warnings[:STORED_ERRORS],
+            },
+            ensure_ascii=False,
+        )
 
     def to_dict(self) -> dict[str, object]:
         """The report as the CLI's ``--json`` and the API print it."""
@@ -520,6 +536,7 @@ class Importer:
                     )
                 self.batch.status = "failed"
                 self.batch.message = report.message
+                self.batch.summary = report.stored_summary()
                 self.session.commit()
             if report.message == str(exc):
                 raise
@@ -537,6 +554,7 @@ class Importer:
             self.batch.status = "done"
             self.batch.finished = utcnow()
             self.batch.message = report.message
+            self.batch.summary = report.stored_summary()
             self.session.commit()
             report.batch = self.batch.id
         report.status = "dry-run" if self.options.dry_run else "done"

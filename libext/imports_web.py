@@ -191,10 +191,7 @@ def stage(
         rejected=report.rejected,
         deleted=report.deleted,
         message=report.message,
-        summary=json.dumps(
-            {"examples": report.examples, "errors": [e.to_dict() for e in report.errors[:200]]},
-            ensure_ascii=False,
-        ),
+        summary=report.stored_summary(),
     )
     try:
         session.add(batch)
@@ -247,15 +244,14 @@ def confirm(state: Any, batch: ImportBatch) -> ImportReport:
 def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> dict[str, Any]:
     """A stored batch as the report the CLI prints, with up to ``errors`` rejects.
 
-    A staged batch has no outcomes yet (a dry run writes nothing): its errors and examples
-    are the ones its dry run kept in ``summary``. A batch that ran shows its stored rejects
-    and no examples.
+    A staged batch has no outcomes yet (a dry run writes nothing): its errors are the ones its
+    dry run kept in ``summary``. A batch that ran shows its stored rejects. Both show the
+    examples and the per-record warnings their run kept in ``summary``.
     """
     report: dict[str, Any] = {**batch.to_dict(), "dry_run": batch.status == "staged"}
+    kept = json.loads(batch.summary) if batch.summary else {}
     if batch.status == "staged":
-        staged = json.loads(batch.summary) if batch.summary else {}
-        found = list(staged.get("errors", []))[:errors]
-        examples = staged.get("examples", {})
+        found = list(kept.get("errors", []))[:errors]
     else:
         rows = session.scalars(
             select(ImportOutcome)
@@ -272,8 +268,9 @@ def batch_report(session: Session, batch: ImportBatch, errors: int = 1000) -> di
             }
             for r in rows
         ]
-        examples = {}
     report["errors"] = found
     report["errors_truncated"] = len(found) < batch.rejected
-    report["examples"] = examples
+    report["examples"] = kept.get("examples", {})
+    report["warnings"] = kept.get("warnings", 0)
+    report["record_warnings"] = kept.get("record_warnings", [])
     return report

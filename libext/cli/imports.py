@@ -17,6 +17,7 @@ from libext.exporter import export as run_export
 from libext.exporter import parse_since, query_record_ids
 from libext.importer import (
     ON_MATCH,
+    STORED_ERRORS,
     ImportOptionError,
     ImportOptions,
     RevertError,
@@ -24,6 +25,7 @@ from libext.importer import (
     revert_batch,
     run_import,
 )
+from libext.imports_web import batch_report
 from libext.matching import DEFAULT_RULES
 from libext.models import ImportBatch, Library
 from libext.workers import WorkerFailed, worker_count
@@ -55,6 +57,16 @@ def _summary_text(report: dict[str, Any], limit: int = 20) -> str:
         lines.append(
             f"  … {more} more; download them with: flask libext imports rejects {report['batch']}"
         )
+    record_warnings = report.get("record_warnings") or []
+    if record_warnings:
+        lines.append(f"{len(record_warnings)} record(s) read with warnings:")
+    for item in record_warnings[:limit]:
+        where = f"@{item['offset']}" if item["offset"] is not None else ""
+        cn = f" [{item['control_number']}]" if item["control_number"] else ""
+        lines.append(f"  record {item['ordinal']}{where}{cn}: {'; '.join(item['warnings'])}")
+    if len(record_warnings) > limit:
+        shown = f"flask libext imports show {report['batch']}" if report["batch"] else "--json"
+        lines.append(f"  … {len(record_warnings) - limit} more: see {shown}")
     if report["message"]:
         lines.append(report["message"])
     return "\n".join(lines)
@@ -302,8 +314,9 @@ def list_batches(library_code: str | None, as_json: bool) -> None:
 @click.argument("batch_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 def show_batch(batch_id: int, as_json: bool) -> None:
-    """Show one batch."""
-    emit(_get_batch(batch_id, as_json).to_dict(), as_json)
+    """Show one batch: its counts, rejects, examples and warnings."""
+    report = batch_report(_state().db.session, _get_batch(batch_id, as_json))
+    emit(report, as_json, _summary_text(report, limit=STORED_ERRORS))
 
 
 @imports_group.command("revert")

@@ -18,6 +18,8 @@ HERE = Path(__file__).resolve().parent
 EN: dict[str, str] = {
     "Đã huỷ lô %(id)s: không nhập biểu ghi nào.": "Batch %(id)s cancelled: no record was imported.",
     "Huỷ, không nhập": "Cancel, import nothing",
+    "Biểu ghi đọc được nhưng có cảnh báo": "Records read with warnings",
+    "Cảnh báo": "Warning",
     "%(code)s đang được thu thập.": "%(code)s is being harvested.",
     "%(total)s kết quả": "%(total)s results",
     "khoảng %(total)s kết quả": "about %(total)s results",

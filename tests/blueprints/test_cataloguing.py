@@ -15,6 +15,7 @@ from libext.models import ImportBatch, Library, Record
 from marc.writer import record_to_iso2709
 from tests.conftest import make_app
 from tests.libext.marc_files import book
+from tests.marc.helpers import data_field, make_iso
 from tests.paths import MARC_DIR
 
 ANA = {"X-Test-User": "ana;roles=cataloguer;libraries=HNM"}
@@ -64,7 +65,9 @@ def test_pages_need_a_cataloguer(web) -> None:  # type: ignore[no-untyped-def]
 
 def test_upload_stage_confirm_revert(web) -> None:  # type: ignore[no-untyped-def]
     app, client = web
-    data = b"".join(record_to_iso2709(book(f"w{i}", f"Sách {i}")) for i in range(4))
+    data = b"".join(record_to_iso2709(book(f"w{i}", f"Sách {i}")) for i in range(3))
+    # and one whose leader/09 lies (says MARC-8 over UTF-8 text): read, with a warning
+    data += make_iso([("001", b"w3"), ("245", data_field("10", ("a", "Sách 3".encode())))], " ")
     data += (MARC_DIR / "pymarc__bad_subfield_code.dat").read_bytes()
     staged = _upload(client, data)
     assert staged.status_code == 302
@@ -73,6 +76,7 @@ def test_upload_stage_confirm_revert(web) -> None:  # type: ignore[no-untyped-de
     assert summary.status_code == 200
     assert re.search(r'id="created">4<', html) and re.search(r'id="rejected">1<', html)
     assert "subfield code" in html or "record" in html
+    assert "leader/09 says MARC-8" in html  # the warning, before confirming
     with app.app_context():
         session = app.extensions["libext"].db.session
         assert session.scalar(select(func.count(Record.id))) == 0  # nothing written yet
@@ -85,6 +89,7 @@ def test_upload_stage_confirm_revert(web) -> None:  # type: ignore[no-untyped-de
     report = client.get(done.headers["Location"], headers=ANA)
     page = report.get_data(as_text=True)
     assert re.search(r'id="status">done<', page) and re.search(r'id="created">4<', page)
+    assert "leader/09 says MARC-8" in page  # and after: the batch keeps it
     new_id = int(done.headers["Location"].rstrip("/").split("/")[-1])
     rejects = client.get(f"/cataloguing/batches/{new_id}/rejects", headers=ANA)
     assert rejects.status_code == 200 and rejects.data.endswith(b"\x1d")

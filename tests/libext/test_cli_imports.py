@@ -111,6 +111,31 @@ def test_a_gzip_file_damaged_part_way_keeps_what_was_read(
     assert json.loads(reverted.output)["removed"] == batch["read"] == batch["created"]
 
 
+def test_warnings_are_shown_by_the_import_and_kept_with_its_batch(
+    cli: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A leader/09 that lies: the summary of the import says so, and so does ``imports show``
+    of its batch later, as text and as JSON."""
+    from tests.marc.helpers import data_field, make_iso
+
+    path = tmp_path / "lie.mrc"
+    path.write_bytes(
+        make_iso(
+            [("001", b"lie1"), ("245", data_field("10", ("a", "Việt".encode())))], leader09=" "
+        )
+    )
+    result = _import(cli, str(path), "--library", "HNM")
+    assert result.exit_code == 0, result.output
+    assert "1 record(s) read with warnings:" in result.output
+    assert "record 1@0 [lie1]: leader/09 says MARC-8" in result.output
+    batch = json.loads(cli.invoke(args=["libext", "imports", "list", "--json"]).output)
+    batch_id = str(batch["batches"][0]["batch"])
+    shown = cli.invoke(args=["libext", "imports", "show", batch_id])
+    assert "record 1@0 [lie1]: leader/09 says MARC-8" in shown.output
+    data = json.loads(cli.invoke(args=["libext", "imports", "show", batch_id, "--json"]).output)
+    assert data["record_warnings"][0]["control_number"] == "lie1" and data["created"] == 1
+
+
 @pytest.mark.parametrize("fmt", ["iso2709", "marcxml", "json", "mrk"])
 def test_export_formats(cli: FlaskCliRunner, tmp_path: Path, fmt: str) -> None:
     _import(cli, str(MARC_DIR / "marc4j__brkrtest_UTF8.mrc"), "--library", "HNM", "--match", "001")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from libext.exporter import export
 from libext.importer import ImportOptions, RevertError, rejects, revert_batch, run_import
+from libext.imports_web import batch_report
 from libext.models import Holding, ImportBatch, ImportOutcome, Library, MatchKey, Record
 from marc.errors import UnusableInput
 from marc.reader import MarcReader, decode_iso2709
@@ -417,6 +418,11 @@ def test_leader_lies_are_reported_per_record(ctx, tmp_path: Path) -> None:  # ty
     assert any("leader/09 says MARC-8" in w for w in entry["warnings"])
     record = ctx.db.session.scalar(select(Record))
     assert record.marc[9:10] == b"a" and "Tiếng Việt".encode() in record.marc
+    # The batch keeps them: its report later (CLI, API, pages) shows what the run showed.
+    kept = batch_report(ctx.db.session, ctx.db.session.get(ImportBatch, report["batch"]))
+    assert kept["record_warnings"] == report["record_warnings"]
+    assert kept["warnings"] == report["warnings"] >= 1
+    assert kept["examples"] == report["examples"]
 
 
 def test_reimport_of_a_record_whose_control_number_holds_a_nul(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
