@@ -139,13 +139,17 @@ def split_records(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[Piece]
     skipped: list[int] = []  # first and end stream offsets of bytes skipped as no MARC
     while True:
         data, pos = src.data, src.pos
+        if pos < len(data) and data[pos] in _GAP:
+            after = _GAP_RUN.match(data, pos).end()  # type: ignore[union-attr]
+            if len(data) - after >= LEADER_LENGTH and data[after - 1] != 0x20:
+                src.pos = pos = after  # the usual newline between records
         if len(data) - pos < LEADER_LENGTH or data[pos] in _GAP:
             if not _skip_gap(src):
                 break
-            src.need(LEADER_LENGTH + 5)
+            if src.data[src.pos] == 0x20:
+                _leader_in_spaces(src)
+            src.need(LEADER_LENGTH)
             data, pos = src.data, src.pos
-            if data[pos] == 0x20:
-                src.pos = pos = _leader_in_spaces(data, pos)
         head = data[pos : pos + 5]
         declared = int(head) if head.isdigit() else 0
         if declared > LEADER_LENGTH:
@@ -190,33 +194,50 @@ def split_records(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[Piece]
         yield pending
 
 
+#: Spaces that may begin a leader: a blank record length, then blank positions 5-11.
+_LEADER_SPACES = 12
+
+
 def _skip_gap(src: _Input) -> bool:
     """Move past what files put between records, up to the next other byte but for the
-    last spaces (at most 5, see :func:`_leader_in_spaces`); False at the end of the input."""
+    last spaces (see :func:`_leader_in_spaces`); False at the end of the input."""
     while True:
         data, pos = src.data, src.pos
         after = _GAP_RUN.match(data, pos).end()  # type: ignore[union-attr]
         if after < len(data):
             other = after
-            while after > pos and data[after - 1] == 0x20 and other - after < 5:
+            while after > pos and data[after - 1] == 0x20 and other - after < _LEADER_SPACES:
                 after -= 1
             src.pos = after
             return True
-        src.pos = max(pos, after - 5)  # what comes next may be a leader's first bytes
+        src.pos = max(pos, after - _LEADER_SPACES)  # what follows may be a leader's
         if not src.more():
             return False
 
 
-def _leader_in_spaces(data: bytes, pos: int) -> int:
-    """Where the record begins after the spaces at ``pos`` (at most 5): at one of them when
-    its record length is blank or padded with spaces ("  755"), as some programs write
-    it (the base address then is where it should be), else after them."""
-    first = _GAP_RUN.match(data, pos).end()  # type: ignore[union-attr]
-    for start in range(pos, first):
-        digits = data[first : start + 5]
-        if (digits.isdigit() or not digits) and data[start + 12 : start + 17].isdigit():
-            return start
-    return first
+def _leader_in_spaces(src: _Input) -> None:
+    """Move past the spaces at ``src.pos``, or to the one that starts the record when its
+    record length is blank or padded with spaces ("  755"), as some programs write it:
+    where the base address is right after a directory, as in :func:`_directory_end`."""
+    src.need(_LEADER_SPACES + LEADER_LENGTH)
+    data, pos = src.data, src.pos
+    first = _GAP_RUN.match(data, pos).end() - pos  # type: ignore[union-attr]
+    if not LEADER_START.match(data, pos + first):
+        for start in range(first - 1, -1, -1):
+            digits = data[pos + first : pos + start + 5]
+            base = data[pos + start + 12 : pos + start + 17]
+            if (digits.isdigit() or not digits) and base.isdigit():
+                end = start + int(base) - 1  # of the directory
+                src.need(end + 1)
+                data, pos = src.data, src.pos
+                if (
+                    LEADER_LENGTH < end < len(data) - pos
+                    and data[pos + end] == FIELD_TERMINATOR
+                    and DIRECTORY.fullmatch(data, pos + start + LEADER_LENGTH, pos + end)
+                ):
+                    src.pos = pos + start
+                    return
+    src.pos = pos + first
 
 
 def _note_skipped(before: Piece | None, after: Piece | None, skipped: list[int]) -> None:
