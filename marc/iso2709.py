@@ -255,16 +255,7 @@ def _cut(src: _Input, declared: int) -> tuple[int, End]:
     """Size and end of the piece at ``src.pos`` when the first 0x1D is not where the
     leader's length (``declared``, 0 when not a number) says the record ends."""
     # the first 0x1D, the boundary to trust...
-    while True:
-        data, pos = src.data, src.pos
-        found = data.find(b"\x1d", max(pos, src.clear - src.base))
-        if found >= 0:
-            end = found + 1 - pos
-            break
-        src.clear = src.base + len(data)
-        if len(data) - pos >= MAX_SCAN or not src.more():
-            end = 0
-            break
+    end = _find_terminator(src) + 1  # 0: none
     # ... unless it is inside the record's data: the leader's length points at a later
     # 0x1D, or the directory lays the data out past it
     longer = 0
@@ -307,6 +298,22 @@ def _cut(src: _Input, declared: int) -> tuple[int, End]:
     return MAX_SCAN, SIZE_LIMIT
 
 
+def _find_terminator(src: _Input, start: int = 0) -> int:
+    """Index (from ``src.pos``) of the first 0x1D at ``start`` or after, reading on as
+    needed; -1 when there is none within :data:`MAX_SCAN` bytes of ``src.pos``."""
+    while True:
+        data, pos = src.data, src.pos
+        # a file with no terminators at all is searched once, not once per record
+        begin = max(pos, src.clear - src.base) if start == 0 else pos + start
+        found = data.find(b"\x1d", begin)
+        if found >= 0:
+            return found - pos
+        if start == 0:
+            src.clear = src.base + len(data)
+        if len(data) - pos >= MAX_SCAN or not src.more():
+            return -1
+
+
 def _size_by_directory(data: bytes, pos: int, own: int) -> int:
     """The size of the record at ``pos`` (terminator included) by its directory, which
     ends at ``pos + own``: where its last field ends, plus one."""
@@ -324,17 +331,19 @@ def _past_stray_terminators(src: _Input, by_directory: int, end: int) -> int:
     A 0x1D inserted into the data moves the real end one byte past where the lengths say,
     which is why the next 0x1D is taken rather than the one the directory points at.
     """
-    src.need(min(by_directory + LEADER_LENGTH, MAX_SCAN))
-    data, pos = src.data, src.pos
     size = end
     while size < by_directory:
-        after = _GAP_RUN.match(data, pos + size).end()  # type: ignore[union-attr]
+        while True:  # what follows the 0x1D, past newlines and padding
+            data, pos = src.data, src.pos
+            after = _GAP_RUN.match(data, pos + size).end()  # type: ignore[union-attr]
+            if after + LEADER_LENGTH <= len(data) or not src.more():
+                break
         if after >= len(data) or LEADER_START.match(data, after):
             break  # the end of the input, or a record: the 0x1D was a terminator
-        found = data.find(b"\x1d", pos + size)
+        found = _find_terminator(src, size)
         if found < 0:
             break
-        size = found + 1 - pos
+        size = found + 1
     return size if size != end else 0
 
 
