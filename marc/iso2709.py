@@ -256,6 +256,14 @@ def _cut(src: _Input, declared: int) -> tuple[int, End]:
     leader's length (``declared``, 0 when not a number) says the record ends."""
     # the first 0x1D, the boundary to trust...
     end = _find_terminator(src) + 1  # 0: none
+    data, pos = src.data, src.pos
+    own = _directory_end(data, pos, pos + (end or len(data) - pos)) - pos  # < 0: none
+    if end and own > 0 and own + 2 + _field_end(data, pos + own - 12) == end:
+        # The last field the directory lists ends right before the 0x1D: the bytes up to it
+        # are this record's, only the leader's length is wrong (a program that counted
+        # characters, not bytes, say).
+        return end, TERMINATOR
+    by_directory = _size_by_directory(data, pos, own) if own > 0 else 0  # the record's size
     # ... unless it is inside the record's data: the leader's length points at a later
     # 0x1D, or the directory lays the data out past it
     longer = 0
@@ -263,14 +271,9 @@ def _cut(src: _Input, declared: int) -> tuple[int, End]:
         data, pos = src.data, src.pos
         if data[pos + declared - 1] == RECORD_TERMINATOR:
             longer = declared
+    if end and not longer and by_directory > end:
+        longer = _past_stray_terminators(src, by_directory, end)
     data, pos = src.data, src.pos
-    own = _directory_end(data, pos, pos + (end or len(data) - pos)) - pos  # < 0: none
-    by_directory = 0  # the record's size by its directory, when worked out
-    if end and not longer and own > 0 and data[pos + end - 2] != FIELD_TERMINATOR:
-        by_directory = _size_by_directory(data, pos, own)
-        if by_directory > end:
-            longer = _past_stray_terminators(src, by_directory, end)
-            data, pos = src.data, src.pos
     # ... or a record starts before it: this one lost its terminator
     limit = pos + (longer or end or min(len(data) - pos, MAX_SCAN))
     following = _next_record(data, pos + (own + 1 if own > 0 else 1), limit) - pos
@@ -283,7 +286,7 @@ def _cut(src: _Input, declared: int) -> tuple[int, End]:
         and own > 0
         and declared > LEADER_LENGTH
         and (declared < end or not end)
-        and (by_directory or _size_by_directory(data, pos, own)) == declared
+        and by_directory == declared
     ):
         # The next record's directory is damaged, so it was not seen; but this record's
         # leader and directory agree on where it ends, and a leader starts there (or one
@@ -317,10 +320,14 @@ def _find_terminator(src: _Input, start: int = 0) -> int:
 def _size_by_directory(data: bytes, pos: int, own: int) -> int:
     """The size of the record at ``pos`` (terminator included) by its directory, which
     ends at ``pos + own``: where its last field ends, plus one."""
-    extent = 0
-    for at in range(pos + LEADER_LENGTH, pos + own, 12):
-        extent = max(extent, int(data[at + 7 : at + 12]) + int(data[at + 3 : at + 7]))
-    return own + 1 + extent + 1
+    last = max(_field_end(data, at) for at in range(pos + LEADER_LENGTH, pos + own, 12))
+    return own + 2 + last
+
+
+def _field_end(data: bytes, entry: int) -> int:
+    """Where the field of the directory entry at ``entry`` ends: its start plus its length
+    (from the base address)."""
+    return int(data[entry + 7 : entry + 12]) + int(data[entry + 3 : entry + 7])
 
 
 def _past_stray_terminators(src: _Input, by_directory: int, end: int) -> int:
