@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from marc.errors import UnknownFormat, UnusableInput
+from marc.iso2709 import LEADER_START
 
 FORMATS = ("iso2709", "marcxml", "json", "mrk")
 _ALIASES = {
@@ -44,7 +45,6 @@ _ALIASES = {
 }
 _SNIFF = 4096
 _MRK_LINE = re.compile(rb"=(LDR|[0-9A-Za-z]{3})  ")
-_LEADER_START = re.compile(rb"\d{5}[\x20-\x7e]{7}\d{5}")
 
 
 def canonical_format(name: str) -> str:
@@ -72,7 +72,7 @@ def sniff(head: bytes) -> str | None:
         return "json"
     if _MRK_LINE.match(text):
         return "mrk"
-    if _LEADER_START.match(text) or b"\x1d" in text or b"\x1e" in text:
+    if LEADER_START.match(text) or b"\x1d" in text or b"\x1e" in text:
         return "iso2709"
     return None
 

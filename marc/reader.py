@@ -106,8 +106,9 @@ class Decoded:
     pending: str | None = None
     #: The ``encoding=`` forced on an ISO 2709 record.
     forced: str | None = None
-    #: The record ends the input without its terminator (maybe a truncated file).
-    last: bool = False
+    #: How the record's bytes end in an ISO 2709 input: with the record terminator
+    #: (:data:`marc.iso2709.TERMINATOR`) or why without (another record starts, the file ends).
+    end: iso2709.End = iso2709.TERMINATOR
     #: The decoder brought every text to NFC and leader/09 to ``a`` as it read them (and
     #: :func:`finish` removes NULs), so the store need not look through the record again.
     normalized: bool = False
@@ -201,7 +202,9 @@ def finish(ordinal: int, item: Decoded, validate: bool = True) -> ReadResult:
     """
     kind = item.pending
     if item.pending == "iso2709":
-        item = decode_iso2709(item.raw, item.offset, item.forced, not item.last)
+        notes = item.warnings  # the splitter's, about the bytes around the record
+        item = decode_iso2709(item.raw, item.offset, item.forced, item.end)
+        item.warnings[:0] = notes
     elif item.pending == "marcxml":
         from marc.marcxml import decode_pending
 
@@ -281,34 +284,39 @@ def _iter_iso2709(stream: BinaryIO, forced: str | None) -> Iterator[Decoded]:
             raw=piece.data,
             pending="iso2709",
             forced=forced,
-            last=not piece.complete,
+            end=piece.end,
+            warnings=piece.notes,
         )
 
 
 def decode_iso2709(
-    raw: bytes, offset: int | None = 0, forced: str | None = None, complete: bool = True
+    raw: bytes,
+    offset: int | None = 0,
+    forced: str | None = None,
+    end: iso2709.End = iso2709.TERMINATOR,
 ) -> Decoded:
-    """Decode one ISO 2709 record (bytes up to and including 0x1D) into a :class:`Decoded`."""
-    if complete and (forced is None or forced == "utf-8"):
+    """Decode one ISO 2709 record (bytes up to and including 0x1D) into a :class:`Decoded`.
+
+    ``end`` is how the bytes were cut from the input (:attr:`marc.iso2709.Piece.end`).
+    """
+    if end == iso2709.TERMINATOR and (forced is None or forced == "utf-8"):
         clean = _decode_clean(raw)
         if clean is not None:
             clean.offset = offset
             return clean
-    return _decode_field_by_field(raw, offset, forced, complete)
+    return _decode_field_by_field(raw, offset, forced, end)
 
 
 def _decode_field_by_field(
-    raw: bytes, offset: int | None, forced: str | None, complete: bool
+    raw: bytes, offset: int | None, forced: str | None, end: iso2709.End = iso2709.TERMINATOR
 ) -> Decoded:
     """:func:`decode_iso2709` for any record: each step checked, repairs made and said."""
     item = Decoded(offset=offset, raw=raw)
     try:
-        parsed = iso2709.parse(raw, complete)
+        parsed = iso2709.parse(raw, end)
     except iso2709.StructureError as exc:
         item.reason = str(exc)
         item.control_number = iso2709.control_number(raw)
-        if not complete and not raw.rstrip(b"\r\n").endswith(b"\x1e"):
-            item.reason = "file ends in the middle of a record (truncated file?)"
         return item
     item.warnings.extend(parsed.warnings)
     # Take fields apart into byte strings first: the encoding is decided on all of them.

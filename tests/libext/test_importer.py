@@ -425,6 +425,34 @@ def test_leader_lies_are_reported_per_record(ctx, tmp_path: Path) -> None:  # ty
     assert kept["examples"] == report["examples"]
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_damaged_file_costs_only_its_broken_record(ctx, tmp_path: Path, workers: int) -> None:  # type: ignore[no-untyped-def]
+    """Real records of Perl's test data: the first one's 0x1D deleted (the next record used
+    to vanish into it, the import saying nothing), the second cut short before the third,
+    text after the third. Every record is counted once: read = created + rejected."""
+    a, b, c, d = [
+        r + b"\x1d" for r in (MARC_DIR / "marcperl__camel.usmarc").read_bytes().split(b"\x1d")[:4]
+    ]
+    path = tmp_path / "damaged.mrc"
+    path.write_bytes(a[:-1] + b[:300] + c + b"JUNK\r\n" + d)
+    report = _import(ctx, path, workers=workers).to_dict()
+    assert (report["read"], report["created"], report["rejected"]) == (4, 3, 1)
+    assert report["errors"] == [
+        {
+            "ordinal": 2,
+            "offset": len(a) - 1,
+            "control_number": "fol05754809",
+            "reason": "record breaks off where another record begins: the rest of it is missing",
+        }
+    ]
+    warnings = {w["ordinal"]: w["warnings"] for w in report["record_warnings"]}
+    assert "record terminator missing; added" in warnings[1]
+    at = len(a) - 1 + 300 + len(c)
+    assert f"followed by 6 byte(s) that are not MARC data (at byte {at:,}); skipped" in warnings[3]
+    stored = {r.control_number for r in ctx.db.session.scalars(select(Record))}
+    assert stored == {"fol05731351", "fol05843555", "fol05843579"}
+
+
 def test_reimport_of_a_record_whose_control_number_holds_a_nul(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A NUL in 001 is removed (with a warning); importing the file again finds the record."""
     path = write_iso(tmp_path / "nul.mrc", [book("hn\x00001", "Truyện Kiều"), book("hn2", "Hai")])

@@ -36,7 +36,7 @@ def _assert_same(raw: bytes) -> bool:
     if short is None:
         return False
     for forced in (None, "utf-8"):
-        long = _decode_field_by_field(raw, None, forced, True)
+        long = _decode_field_by_field(raw, None, forced)
         assert long.record is not None and short.record is not None
         assert str(short.record.leader) == str(long.record.leader)
         assert _layout(short.record) == _layout(long.record)
