@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final, Literal
 
-from marc.errors import RecordTooLarge
+from marc.errors import RecordTooLarge, UnusableInput
 
 RECORD_TERMINATOR = 0x1D
 FIELD_TERMINATOR = 0x1E
@@ -137,57 +137,64 @@ def split_records(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[Piece]
     src = _Input(stream, chunk_size)
     pending: Piece | None = None
     skipped: list[int] = []  # first and end stream offsets of bytes skipped as no MARC
-    while True:
-        data, pos = src.data, src.pos
-        if pos < len(data) and data[pos] in _GAP:
-            after = _GAP_RUN.match(data, pos).end()  # type: ignore[union-attr]
-            if len(data) - after >= LEADER_LENGTH and data[after - 1] != 0x20:
-                src.pos = pos = after  # the usual newline between records
-        if len(data) - pos < LEADER_LENGTH or data[pos] in _GAP:
-            if not _skip_gap(src):
-                break
-            if src.data[src.pos] == 0x20:
-                _leader_in_spaces(src)
-            src.need(LEADER_LENGTH)
+    try:
+        while True:
             data, pos = src.data, src.pos
-        head = data[pos : pos + 5]
-        declared = int(head) if head.isdigit() else 0
-        if declared > LEADER_LENGTH:
-            end = pos + declared
-            if end > len(data):
-                src.need(declared)
+            if pos < len(data) and data[pos] in _GAP:
+                after = _GAP_RUN.match(data, pos).end()  # type: ignore[union-attr]
+                if len(data) - after >= LEADER_LENGTH and data[after - 1] != 0x20:
+                    src.pos = pos = after  # the usual newline between records
+            if len(data) - pos < LEADER_LENGTH or data[pos] in _GAP:
+                if not _skip_gap(src):
+                    break
+                if src.data[src.pos] == 0x20:
+                    _leader_in_spaces(src)
+                src.need(LEADER_LENGTH)
                 data, pos = src.data, src.pos
+            head = data[pos : pos + 5]
+            declared = int(head) if head.isdigit() else 0
+            if declared > LEADER_LENGTH:
                 end = pos + declared
-            # the usual case: the first 0x1D is where the leader says the record ends
-            if data.find(b"\x1d", pos, end) == end - 1:
-                piece = Piece(src.base + pos, data[pos:end])
-                src.pos = end
-                if skipped:
-                    _note_skipped(pending, piece, skipped)
-                if pending is not None:
-                    yield pending
-                pending = piece
+                if end > len(data):
+                    src.need(declared)
+                    data, pos = src.data, src.pos
+                    end = pos + declared
+                # the usual case: the first 0x1D is where the leader says the record ends
+                if data.find(b"\x1d", pos, end) == end - 1:
+                    piece = Piece(src.base + pos, data[pos:end])
+                    src.pos = end
+                    if skipped:
+                        _note_skipped(pending, piece, skipped)
+                    if pending is not None:
+                        yield pending
+                    pending = piece
+                    continue
+            size, how = _cut(src, declared)
+            data, pos = src.data, src.pos
+            src.pos = pos + size
+            body = data[pos : pos + size]
+            if b"\x1e" not in body and (
+                not body[:5].isdigit() or (how == NEXT_RECORD and size < LEADER_LENGTH)
+            ):
+                # Not a record: no field, and no leader (a doubled 0x1D, text, padding) or too
+                # short for one before the next record (a length written twice). At the end of
+                # the input, digits are the start of a leader: a record cut short, reported.
+                if not skipped:
+                    skipped[:] = [src.base + pos, 0]
+                skipped[1] = src.base + pos + size
                 continue
-        size, how = _cut(src, declared)
-        data, pos = src.data, src.pos
-        src.pos = pos + size
-        body = data[pos : pos + size]
-        if b"\x1e" not in body and (
-            not body[:5].isdigit() or (how == NEXT_RECORD and size < LEADER_LENGTH)
-        ):
-            # Not a record: no field, and no leader (a doubled 0x1D, text, padding) or too
-            # short for one before the next record (a length written twice). At the end of
-            # the input, digits are the start of a leader: a record cut short, reported.
-            if not skipped:
-                skipped[:] = [src.base + pos, 0]
-            skipped[1] = src.base + pos + size
-            continue
-        piece = Piece(src.base + pos, body, how)
-        if skipped:
-            _note_skipped(pending, piece, skipped)
+            piece = Piece(src.base + pos, body, how)
+            if skipped:
+                _note_skipped(pending, piece, skipped)
+            if pending is not None:
+                yield pending
+            pending = piece
+    except UnusableInput:
+        # The stream failed part-way (a damaged gzip stream): the record in hand arrived
+        # whole and is handed on before the failure is.
         if pending is not None:
             yield pending
-        pending = piece
+        raise
     if skipped and pending is not None:
         _note_skipped(pending, None, skipped)
     if pending is not None:
