@@ -29,9 +29,12 @@ def run_migrations_online() -> None:
             # table with foreign keys on deletes every row that refers to it (ON DELETE
             # CASCADE). Off for the migrations, outside any transaction as SQLite requires,
             # then back as they were.
-            enforced = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
+            # On the driver's connection: through SQLAlchemy, a host's engine that emits
+            # BEGIN itself would open a transaction first, and the pragma would do nothing
+            # (a migration that needs it refuses to run then).
+            raw = connection.connection.driver_connection
+            enforced = bool(raw.execute("PRAGMA foreign_keys").fetchone()[0])
+            raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
                 context.configure(
@@ -45,8 +48,7 @@ def run_migrations_online() -> None:
                     context.run_migrations()
         finally:
             if enforced:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

@@ -51,18 +51,50 @@ def _settle_orphans() -> None:
                 op.execute(f"DELETE FROM {table} WHERE {orphan}")
 
 
+def _refuse_with_foreign_keys_on() -> None:
+    # With foreign keys on, dropping the old table deletes every holding, match key and
+    # search row (ON DELETE CASCADE). SQLite ignores turning them off inside a transaction:
+    # on a connection that always has one open (a host's engine that emits BEGIN itself,
+    # Python 3.12's autocommit=False) the environment could not, and nothing may be rebuilt.
+    if op.get_bind().exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise RuntimeError(
+            "migration 0009 rebuilds libext_record and needs SQLite's foreign keys off, which "
+            "this connection keeps on (it holds a transaction open); run it through "
+            "`flask libext init-db` or an engine in SQLite's autocommit mode"
+        )
+
+
+def _views_and_triggers() -> list[tuple[str, str]]:
+    """(name, SQL) of the views and triggers that name libext_record (a host's, sharing the
+    database): the rebuild would drop the triggers and fail on the views."""
+    rows = op.get_bind().exec_driver_sql(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') "
+        "AND lower(sql) LIKE '%libext_record%' ORDER BY type DESC"  # views first
+    )
+    return [(f"DROP {kind.upper()} \"{name}\"", sql) for kind, name, sql in rows]
+
+
+def _rebuild(**table_kwargs: object) -> None:
+    kept = _views_and_triggers()
+    for drop, _sql in kept:
+        op.execute(drop)
+    with op.batch_alter_table("libext_record", recreate="always", table_kwargs=table_kwargs):
+        pass
+    for _drop, sql in kept:
+        op.execute(sql)
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
+    _refuse_with_foreign_keys_on()
     _settle_orphans()
-    with op.batch_alter_table(
-        "libext_record", recreate="always", table_kwargs={"sqlite_autoincrement": True}
-    ):
-        pass
+    # Later rebuilds of this table must pass this too: reflection does not see AUTOINCREMENT.
+    _rebuild(sqlite_autoincrement=True)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    with op.batch_alter_table("libext_record", recreate="always"):
-        pass
+    _refuse_with_foreign_keys_on()
+    _rebuild()
