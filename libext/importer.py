@@ -352,7 +352,8 @@ class _DryRunPlan:
             PRAGMA synchronous = OFF;
             CREATE TABLE planned (
                 local_id TEXT PRIMARY KEY, marc BLOB NOT NULL, holdings TEXT NOT NULL,
-                control_number TEXT, control_org TEXT, deleted INTEGER NOT NULL
+                control_number TEXT, control_org TEXT, deleted INTEGER NOT NULL,
+                made INTEGER NOT NULL
             );
             CREATE TABLE planned_key (kind TEXT NOT NULL, value TEXT NOT NULL,
                                       local_id TEXT NOT NULL);
@@ -392,10 +393,24 @@ class _DryRunPlan:
                 found.setdefault(value, []).append(record)
         return found
 
+    def made_here(self, local_id: str) -> bool:
+        """Whether the run planned the record with ``local_id`` as new."""
+        row = self._db.execute(
+            "SELECT made FROM planned WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        return bool(row and row[0])
+
     def put(
-        self, local_id: str, prepared: Prepared, keys: Keys | None, *, deleted: bool = False
+        self,
+        local_id: str,
+        prepared: Prepared,
+        keys: Keys | None,
+        *,
+        deleted: bool = False,
+        made: bool = False,
     ) -> Record:
-        """Plan ``local_id`` as ``prepared`` (``keys`` None: its keys stay as planned)."""
+        """Plan ``local_id`` as ``prepared`` (``keys`` None: its keys stay as planned);
+        ``made``: the run creates it (a record it created stays so when changed again)."""
         columns = prepared.columns
         holdings = [list(row) for row in prepared.holdings]
         values = (
@@ -406,7 +421,11 @@ class _DryRunPlan:
             int(deleted),
         )
         self._db.execute(
-            "INSERT OR REPLACE INTO planned VALUES (?, ?, ?, ?, ?, ?)", (local_id, *values)
+            "INSERT INTO planned VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (local_id) DO UPDATE "
+            "SET marc = excluded.marc, holdings = excluded.holdings, "
+            "control_number = excluded.control_number, control_org = excluded.control_org, "
+            "deleted = excluded.deleted, made = planned.made OR excluded.made",
+            (local_id, *values, int(made)),
         )
         if keys is not None:
             self._db.execute("DELETE FROM planned_key WHERE local_id = ?", (local_id,))
@@ -494,6 +513,7 @@ class Importer:
         start_after = 0
         if not self.options.dry_run:
             start_after = self._open_batch(path, report.filename, reader.format)
+            self.matcher.batch_id = self.batch.id  # type: ignore[union-attr]
         batch_size = self.options.batch_size
 
         def chunks() -> Iterator[tuple[list[tuple[int, Decoded]], bool]]:
@@ -530,9 +550,9 @@ class Importer:
             if self.batch is not None:
                 if report.read:
                     report.message += (
-                        f". Batch {self.batch.id} keeps the {report.read:,} records read before "
-                        "that point: revert it, or import the repaired file (records already "
-                        "in are matched, not added twice)"
+                        f". Batch {self.batch.id} keeps what the records before that point did "
+                        f"(created {report.created:,}, updated {report.updated:,}, rejected "
+                        f"{report.rejected:,}): check them, or revert the batch"
                     )
                 self.batch.status = "failed"
                 self.batch.message = report.message
@@ -586,6 +606,11 @@ class Importer:
             report.skipped = resumable.skipped
             report.rejected = resumable.rejected
             report.deleted = resumable.deleted
+            # What the killed run kept of its report (written with each chunk it committed).
+            kept = json.loads(resumable.summary) if resumable.summary else {}
+            report.examples = kept.get("examples", {})
+            report.warnings = kept.get("warnings", 0)
+            report.record_warnings = kept.get("record_warnings", [])
             for row in self.session.scalars(
                 select(ImportOutcome)
                 .where(ImportOutcome.batch_id == resumable.id, ImportOutcome.action == "rejected")
@@ -658,6 +683,7 @@ class Importer:
         batch.skipped = report.skipped
         batch.rejected = report.rejected
         batch.deleted = report.deleted
+        batch.summary = report.stored_summary()
 
     def _one(self, read: _Read) -> tuple[_Outcome, Record | None]:
         report = self.report
@@ -724,7 +750,8 @@ class Importer:
             if same:
                 outcome.reason = "unchanged"
             else:
-                self.plan.put(existing.local_id, prepared, keys)  # type: ignore[union-attr]
+                planned = self.plan.put(existing.local_id, prepared, keys)  # type: ignore[union-attr]
+                self.matcher.rekey(existing, keys, planned)
             report.note(action, {**example, "reason": outcome.reason})
             outcome.action = action
             return outcome, None
@@ -736,6 +763,7 @@ class Importer:
             return outcome, saved.record
         outcome.action = "updated"
         report.note("updated", example)
+        self.matcher.rekey(existing, keys)
         return outcome, saved.record
 
     def _reject(
@@ -778,7 +806,7 @@ class Importer:
                 self.plan.find(planned_id) is not None
                 or self.store.find(self.library, planned_id) is not None
             )
-            self.matcher.remember(keys, self.plan.put(planned_id, prepared, keys))
+            self.matcher.remember(keys, self.plan.put(planned_id, prepared, keys, made=not again))
             outcome.action = "updated" if again else "created"
             self.report.note(outcome.action, example)
             return outcome, None

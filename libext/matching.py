@@ -13,8 +13,9 @@ Rules, tried in the order given (``--match``):
     an ISSN of 022.
 
 The first rule that finds a record wins. 035, ISBN and ISSN never join two records of one
-catalogue: a record whose 001 differs from the incoming one's, under the same 003 (or none
-on both), is not taken by them. 035, ISBN and ISSN are looked up in
+catalogue: a record whose 001 differs from the incoming one's under the same 003 is not
+taken by them, nor one that the same import wrote (one file, one catalogue) with no 003 on
+either side or one. 035, ISBN and ISSN are looked up in
 :class:`libext.models.MatchKey`, which :func:`refresh_match_keys` keeps in step with every
 write through the record store (imports, harvests, edits) as an ``after_write`` hook.
 """
@@ -32,7 +33,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from libext.bulk import any_of, insert_rows
-from libext.models import Library, MatchKey, Record
+from libext.models import ImportOutcome, Library, MatchKey, Record
 from libext.store import RecordStore, created_records, prepared_extras
 from marc.extract import Extracted, RecordLike
 from marc.isbn import isbn_candidates, normalize_issn
@@ -152,6 +153,9 @@ class PlannedRecords(Protocol):
     def lookup(self, kind: str, values: Sequence[str]) -> dict[str, list[Record]]:
         """Planned records by value, of those whose keys of ``kind`` hold one of ``values``."""
 
+    def made_here(self, local_id: str) -> bool:
+        """Whether the run planned the record with ``local_id`` as new."""
+
 
 class Matcher:
     """Matches a chunk of incoming records against one library with a few queries.
@@ -172,12 +176,23 @@ class Matcher:
         self.library = library
         self.rules = tuple(rules)
         self.planned = planned
+        #: The import's batch, once it has one: records it created are of the same file.
+        self.batch_id: int | None = None
         self._by_key: dict[tuple[str, str], list[Record]] = {}
+        #: Of the chunk's candidates, ids of those this batch created, and id() of the
+        #: records created in the chunk itself.
+        self._made: set[int] = set()
+        self._made_objects: set[int] = set()
+        #: id() of a candidate -> the keys it is listed under (built by the first rekey).
+        self._where: dict[int, list[tuple[str, str]]] | None = None
 
     def prepare(self, keys: Iterable[Keys]) -> None:
         """Look up every key of a chunk at once (call before :meth:`match`)."""
         keys = list(keys)
         self._by_key = {}
+        self._made = set()
+        self._made_objects = set()
+        self._where = None
         if "001" in self.rules:
             self.store.prefetch(self.library, [k.control_number for k in keys if k.control_number])
         found: dict[tuple[str, str], list[int]] = {}
@@ -220,26 +235,70 @@ class Matcher:
             }
         for key, rids in found.items():
             self._by_key[key] = [records[r] for r in sorted(set(rids)) if r in records]
+        if self.batch_id is not None:
+            self._made = set(
+                self.session.scalars(
+                    select(ImportOutcome.record_id).where(
+                        ImportOutcome.batch_id == self.batch_id,
+                        ImportOutcome.action == "created",
+                        any_of(self.session, ImportOutcome.record_id, ids),
+                    )
+                )
+            )
 
     def _add_planned(self, keys: list[Keys]) -> None:
-        """Add the dry run's planned records to the chunk's candidates, after the stored
-        ones (as their ids would be); one that changes a stored record is found in its
-        place (see :meth:`match`)."""
+        """Bring the chunk's candidates to the state the dry run planned: a stored record it
+        changed is a candidate only under the keys it has now (it is found in its planned
+        state, see :meth:`match`), and the records it planned follow the stored ones (as
+        their ids would)."""
         assert self.planned is not None
+        planned_state = self.planned
         for kind in KEY_RULES:
             if kind not in self.rules:
                 continue
             values = sorted(set(chain.from_iterable(map(_KEY_VALUES[kind], keys))))
-            for value, planned in self.planned.lookup(kind, values).items():
-                candidates = self._by_key.setdefault((kind, value), [])
+            found = planned_state.lookup(kind, values)
+            for value in values:
+                now = found.get(value, [])
+                holding = {rec.local_id for rec in now}
+                candidates = [
+                    rec
+                    for rec in self._by_key.get((kind, value), [])
+                    if rec.local_id in holding or planned_state.find(rec.local_id) is None
+                ]
                 known = {rec.local_id for rec in candidates}
-                candidates += [rec for rec in planned if rec.local_id not in known]
+                candidates += [rec for rec in now if rec.local_id not in known]
+                if candidates:
+                    self._by_key[(kind, value)] = candidates
+                else:
+                    self._by_key.pop((kind, value), None)
 
     def remember(self, keys: Keys, record: Record) -> None:
         """Make a record created in this chunk findable by the records after it."""
+        self._made_objects.add(id(record))
+        self._add(keys, record)
+
+    def rekey(self, record: Record, keys: Keys, now: Record | None = None) -> None:
+        """``record`` was changed in this chunk and now has ``keys``: the records after it
+        find it by those, not by the ones it had (``now``: what stands for it from here,
+        a dry run's planned state)."""
+        if self._where is None:  # where each candidate is listed, once per chunk
+            self._where = {}
+            for key, found in self._by_key.items():
+                for rec in found:
+                    self._where.setdefault(id(rec), []).append(key)
+        for key in self._where.pop(id(record), ()):
+            self._by_key[key].remove(record)
+        self._add(keys, record if now is None else now)
+
+    def _add(self, keys: Keys, record: Record) -> None:
         for rule in KEY_RULES:
             for value in keys.by_rule(rule):
-                self._by_key.setdefault((rule, value), []).append(record)
+                found = self._by_key.setdefault((rule, value), [])
+                if record not in found:
+                    found.append(record)
+                    if self._where is not None:
+                        self._where.setdefault(id(record), []).append((rule, value))
 
     def match(self, keys: Keys) -> Match | None:
         """The library's record ``keys`` identify, by the first rule that finds one."""
@@ -262,7 +321,9 @@ class Matcher:
                     rec = stored
                     if self.planned is not None and stored.id is not None:
                         rec = self.planned.find(stored.local_id) or stored
-                    if rec not in candidates and not _another_record_of_one_source(keys, rec):
+                    if rec not in candidates and not _another_record_of_one_source(
+                        keys, rec, self._same_file(rec)
+                    ):
                         candidates.append(rec)
             if candidates:
                 live = [c for c in candidates if not c.deleted] or candidates
@@ -270,23 +331,39 @@ class Matcher:
                 return Match(live[0], rule, note)
         return None
 
+    def _same_file(self, record: Record) -> bool:
+        """Whether this import wrote ``record`` (created it, in this chunk or an earlier one;
+        for a dry run, planned it as new)."""
+        if id(record) in self._made_objects:
+            return True
+        if record.id is not None:
+            return record.id in self._made
+        return self.planned is not None and self.planned.made_here(record.local_id)
 
-def _another_record_of_one_source(keys: Keys, record: Record) -> bool:
-    """True when ``record`` and the incoming record are two records of one catalogue: both
-    carry a control number (001) from the same numbering (the same 003, or none on either)
-    and the numbers differ.
+
+def _another_record_of_one_source(keys: Keys, record: Record, same_file: bool) -> bool:
+    """True when ``record`` and the incoming record are two records of one catalogue: their
+    control numbers (001) differ, and they are of one numbering: the same 003, or, for a
+    record this import wrote (``same_file``: a file is one catalogue's export), no 003 on
+    one side or both.
 
     Sharing an ISBN, ISSN or 035 does not make them one: the volumes of a set often carry
-    the set's ISBN, and a system that numbered two records apart says they are two. Overlaying
-    one with the other would lose a record. The key rules are for records from elsewhere (a
-    vendor, a copy-cataloguing source) or without a control number.
+    the set's ISBN, and a system that numbered two records apart says they are two.
+    Overlaying one with the other would lose a record. Across imports, a 001 without a 003
+    says nothing of whose numbering it is (a Koha export after an older system's, a vendor's
+    file): the keys are what finds the record there, as they are for records from elsewhere
+    or without a 001.
     """
-    return bool(
+    if not (
         keys.control_number
         and record.control_number
         and keys.control_number[:64] != record.control_number
-        and (keys.control_org or "")[:64] == (record.control_org or "")
-    )
+    ):
+        return False
+    org, other = (keys.control_org or "")[:64], record.control_org or ""
+    if org and other:
+        return org == other
+    return same_file
 
 
 def _system_numbers(marc: bytes) -> list[str]:

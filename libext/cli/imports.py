@@ -316,7 +316,12 @@ def list_batches(library_code: str | None, as_json: bool) -> None:
 def show_batch(batch_id: int, as_json: bool) -> None:
     """Show one batch: its counts, rejects, examples and warnings."""
     report = batch_report(_state().db.session, _get_batch(batch_id, as_json))
-    emit(report, as_json, _summary_text(report, limit=STORED_ERRORS))
+    state = (
+        f"Status {report['status']}; on match {report['on_match']} ({report['match']}); "
+        f"by {report['user'] or '-'}; started {report['created_at']}"
+        + (f", finished {report['finished_at']}" if report["finished_at"] else "")
+    )
+    emit(report, as_json, _summary_text(report, limit=STORED_ERRORS) + "\n" + state)
 
 
 @imports_group.command("revert")

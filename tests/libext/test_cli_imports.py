@@ -106,7 +106,8 @@ def test_a_gzip_file_damaged_part_way_keeps_what_was_read(
     listed = json.loads(cli.invoke(args=["libext", "imports", "list", "--json"]).output)
     (batch,) = listed["batches"]
     assert batch["status"] == "failed" and batch["read"] > 0
-    assert f"Batch {batch['batch']} keeps the {batch['read']:,} records read" in error
+    assert f"Batch {batch['batch']} keeps what the records before that point did" in error
+    assert f"(created {batch['created']:,}, updated 0, rejected 0)" in error
     reverted = cli.invoke(args=["libext", "imports", "revert", str(batch["batch"]), "--json"])
     assert json.loads(reverted.output)["removed"] == batch["read"] == batch["created"]
 
@@ -132,6 +133,7 @@ def test_warnings_are_shown_by_the_import_and_kept_with_its_batch(
     batch_id = str(batch["batches"][0]["batch"])
     shown = cli.invoke(args=["libext", "imports", "show", batch_id])
     assert "record 1@0 [lie1]: leader/09 says MARC-8" in shown.output
+    assert "Status done; on match replace" in shown.output
     data = json.loads(cli.invoke(args=["libext", "imports", "show", batch_id, "--json"]).output)
     assert data["record_warnings"][0]["control_number"] == "lie1" and data["created"] == 1
 

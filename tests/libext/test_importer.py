@@ -180,12 +180,30 @@ def test_records_of_one_catalogue_sharing_an_isbn_stay_apart(ctx, tmp_path: Path
     vendor = book("999", "Lịch sử Việt Nam", isbn="9786040000002", org="DLC")
     assert _import(ctx, write_iso(tmp_path / "c.mrc", [vendor])).updated == 1
     assert _live(ctx) == 3
+    # Without a 003: two records of one file are still two; across imports the keys find
+    # the record (a Koha export after the older system's, new 001s, the same 035s).
+    loose = [
+        book(f"k{n}", f"Tập {n}", isbn="9786042222222", system=f"(OCoLC)7{n}", org=None)
+        for n in (1, 2)
+    ]
+    report = _import(ctx, write_iso(tmp_path / "d.mrc", loose), library="PLY")
+    assert (report.created, report.updated) == (2, 0)
+    koha = [
+        book(f"{n}", f"Tập {n} (Koha)", isbn="9786042222222", system=f"(OCoLC)7{n}", org=None)
+        for n in (1, 2)
+    ]
+    report = _import(ctx, write_iso(tmp_path / "e.mrc", koha), library="PLY")
+    assert (report.created, report.updated) == (0, 2)
+    titles = ctx.db.session.scalars(
+        select(Record.title).join(Library).where(Library.code == "PLY").order_by(Record.id)
+    ).all()
+    assert titles == ["Tập 1 (Koha)", "Tập 2 (Koha)"]
     # A real export where eight records of one 003 share an ISBN: all eight go in, and a
     # second run finds each by its 001.
     shared = MARC_DIR / "marc4j__brkrtest_UTF8.mrc"
-    report = _import(ctx, shared, library="PLY")
+    report = _import(ctx, shared, library="HNM")
     assert (report.created, report.updated, report.rejected) == (8, 0, 0)
-    again = _import(ctx, shared, library="PLY")
+    again = _import(ctx, shared, library="HNM")
     assert (again.created, again.updated, again.skipped) == (0, 0, 8)
 
 
@@ -291,7 +309,8 @@ def test_a_dry_run_sees_the_records_before_it_in_its_file(
 ) -> None:
     """A record met twice, changed, deleted, revived; records without a 001: the dry run
     counts each as the import then does, across chunks (one record each) and within one."""
-    _import(ctx, write_iso(tmp_path / "a.mrc", [book("s1", "Đã có"), book("s2", "Cũng có")]))
+    stored = [book("s1", "Đã có"), book("s2", "Cũng có"), book("s3", "Ba", isbn="9786043333333")]
+    _import(ctx, write_iso(tmp_path / "a.mrc", stored))
     no_001 = book("", "Không số", isbn="9786040000002")
     no_001.remove_fields("001")
     records = [
@@ -309,22 +328,25 @@ def test_a_dry_run_sees_the_records_before_it_in_its_file(
         book("v1", "Tập 1", isbn="9786041111111"),
         book("v2", "Tập 2", isbn="9786041111111"),  # one catalogue's two records
         book("x1", "Bản khác", isbn="9786041111111", org="DLC"),  # by ISBN: v1
+        book("s3", "Ba", isbn="9786044444444"),  # s3 gives its ISBN up...
+        book("w1", "Khác", isbn="9786043333333", org="DLC"),  # ...so this one is new
     ]
     path = write_iso(tmp_path / "b.mrc", records)
     session = ctx.db.session
     runs = []
     # merge runs after the revert of the first: over records it withdrew (kept as deleted)
     for on_match in ("replace", "merge"):
-        stored = session.scalar(select(func.count(Record.id)))
+        count = session.scalar(select(func.count(Record.id)))
         dry = _import(ctx, path, dry_run=True, batch_size=batch_size, on_match=on_match)
-        assert session.scalar(select(func.count(Record.id))) == stored
+        assert session.scalar(select(func.count(Record.id))) == count
         real = _import(ctx, path, batch_size=batch_size, on_match=on_match)
         assert {k: dry.to_dict()[k] for k in COUNTS} == {k: real.to_dict()[k] for k in COUNTS}
         assert dry.examples.keys() == real.examples.keys()
         revert_batch(ctx.store(), session.get(ImportBatch, real.batch))
         runs.append(real)
-    # n1, the record without a 001, v1 and v2 (x1's 003 differs from v1's: its ISBN finds v1)
-    assert (runs[0].created, runs[0].deleted) == (4, 2)
+    # n1, the record without a 001, v1, v2 and w1 (x1's 003 differs from v1's: its ISBN finds
+    # v1), whether s3's change and w1 are in one chunk or not
+    assert (runs[0].created, runs[0].deleted) == (5, 2)
 
 
 def test_rejects_download_in_input_format(ctx) -> None:  # type: ignore[no-untyped-def]
