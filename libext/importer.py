@@ -516,8 +516,8 @@ class Importer:
         }
         if prepared is None or keys is None:
             reason = result.reason or "record could not be read"
-            if result.offset is None and result.line is not None and "line" not in reason:
-                reason += f" (record at line {result.line})"  # MARCXML has no byte offsets
+            if result.line is not None and "line" not in reason:
+                reason += f" (record at line {result.line})"  # for MARCXML, easier to find
             outcome.action, outcome.reason, outcome.raw = "rejected", reason, result.raw
             report.add_error(
                 ImportError_(result.ordinal, result.offset, result.control_number, reason)
