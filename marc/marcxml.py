@@ -157,7 +157,8 @@ def element_to_record(
 
 def iter_marcxml(stream: BinaryIO, deferred: bool = False) -> Iterator[Decoded]:
     """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream, and
-    one (rejected) for each run of content between records that is no record.
+    one (rejected) for each run of content between records that is no record (nothing at
+    all for a document holding no record).
 
     With ``deferred`` a record is only cut out when its bytes can be read alone
     (``pending``; :func:`decode_pending` parses and converts it, maybe in another process),
@@ -169,16 +170,29 @@ def iter_marcxml(stream: BinaryIO, deferred: bool = False) -> Iterator[Decoded]:
     utf8 = splitter.encoding == "utf-8"
     # Converted input is read here, where the encoding is known to name its bad bytes.
     hand_on = deferred and not splitter.transcoded
+    # Stray content before the first record waits for one: a file that holds nothing else is
+    # no MARCXML, which the reader says of the whole file (MarcReader.pieces).
+    held: list[Decoded] | None = []
     for piece in splitter:
         if not piece.record:
-            yield Decoded(
+            stray = Decoded(
                 offset=piece.offset,
                 raw=piece.data,
                 reason=f"not a record: {piece.problem} {_at(piece.line, piece.column)}",
                 line=piece.line,
                 column=piece.column,
             )
+            if held is None:
+                yield stray
+            else:
+                held.append(stray)
+                if len(held) >= _HELD:
+                    yield from held
+                    held = None
             continue
+        if held:
+            yield from held
+        held = None
         if utf8 and piece.context in _ENOUGH_CONTEXT:
             piece.context = b""  # parsed alone, as decode_pending will parse it
             if hand_on and piece.problem is None and piece.namespace is None:
@@ -262,6 +276,8 @@ def _parsers(encoding: str) -> tuple[etree.XMLParser, etree.XMLParser]:
 
 
 _RECOVERING = etree.XMLParser(recover=True, **HARDENED)
+#: Stray pieces held back at most while no record has come (each keeps 64 KB at most).
+_HELD = 64
 #: Contexts in which a record's bytes, parsed alone, give the same record: none, or MARC 21
 #: slim as the default namespace (:func:`element_to_record` reads records of no namespace
 #: alike, and files of rejected records declare that default).

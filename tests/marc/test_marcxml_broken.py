@@ -19,10 +19,11 @@ import pytest
 from lxml import etree
 
 from marc import marcxml_split
+from marc.errors import UnusableInput
 from marc.reader import MarcReader, ReadResult, finish
 from marc.writer import MARC_NS, MarcWriter, marcxml_text
 from tests.marc.helpers import run_yaz
-from tests.paths import MARC_DIR
+from tests.paths import MARC_DIR, OAI_DIR
 
 SOURCES = ("pymarc__test.dat", "yaz__marccol5.u8.marc")
 #: The record broken in each file (0-based): neither the first nor the last.
@@ -498,9 +499,41 @@ def test_utf16_document_is_read_without_byte_offsets() -> None:
     assert [r.line for r in results] == [r.line for r in read(broken_data)]
 
 
-def test_stray_datafield_of_the_shared_data_is_reported() -> None:
-    """marcperl__invalid.xml: a collection holding a bare datafield and no record."""
-    (result,) = read((MARC_DIR / "marcperl__invalid.xml").read_bytes())
-    assert (
-        result.reason == "not a record: a <datafield> element outside any record (line 6, column 1)"
+def test_a_document_holding_no_record_is_refused_whole() -> None:
+    """Stray content alone (marcperl__invalid.xml: a collection holding a bare datafield)
+    is no MARCXML file; stray content before the first record of one is reported."""
+    data = (MARC_DIR / "marcperl__invalid.xml").read_bytes()
+    with pytest.raises(UnusableInput, match="no MARC record found"):
+        read(data)
+    record = marcxml_text(_records(SOURCES[0])[0], prefix="", declare=False).encode()
+    results = read(data.replace(b"</collection>", record + b"</collection>"))
+    assert [r.ok for r in results] == [False, True]
+    assert results[0].reason == (
+        "not a record: a <datafield> element outside any record (line 6, column 1)"
     )
+
+
+def test_bad_bytes_in_one_record_leave_the_text_of_the_others_whole() -> None:
+    """A recorded harvest whose record 114 holds bytes that are not UTF-8. Parsed as one
+    document in recover mode, every entity of the rest of the file was then dropped (85
+    records stored with "John Wiley  Sons" for "John Wiley &amp; Sons"); parsed record by
+    record, each keeps its text."""
+    path = OAI_DIR / "mod-reservoir" / "pennstate-bad-rec-20221216.xml"
+    data = path.read_bytes()
+    results = list(MarcReader(path, format="marcxml"))
+    assert [r.ordinal for r in results if not r.ok] == [114, 300]
+    assert (results[113].reason or "").endswith(
+        "not valid in the file's encoding (is the file in another encoding than its XML "
+        "declaration says?) (line 13964, column 32)"
+    )
+    checked = 0
+    for result in results:
+        if not result.ok or result.offset is None:
+            continue
+        assert result.record is not None
+        written = data[result.offset : data.index(b"</record>", result.offset)]
+        values = [v for f in fields(result.record) for v in f[1:] if isinstance(v, (str, tuple))]
+        text = "".join(v if isinstance(v, str) else v[1] for v in values)
+        assert text.count("&") == written.count(b"&amp;"), result.ordinal
+        checked += written.count(b"&amp;") and result.ordinal > 114
+    assert checked >= 10  # records after the bad one with an &amp; in them
