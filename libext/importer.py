@@ -706,8 +706,8 @@ class Importer:
         }
         if prepared is None or keys is None:
             reason = result.reason or "record could not be read"
-            if result.offset is None and result.line is not None and "line" not in reason:
-                reason += f" (record at line {result.line})"  # MARCXML has no byte offsets
+            if result.line is not None and "line" not in reason:
+                reason += f" (record at line {result.line})"  # for MARCXML, easier to find
             return self._reject(read, outcome, example, reason)
         match = self.matcher.match(keys)
         if match is not None:

@@ -1,18 +1,23 @@
-"""Reading MARCXML incrementally, recovering record by record.
+"""Reading MARCXML record by record: a broken record is rejected alone, saying where.
 
-The document is parsed with lxml's ``iterparse`` in recover mode, each ``record`` element
-(MARC 21 slim namespace, or no namespace) is converted when its end tag is seen and then
-freed, so memory stays flat on files of any size. Parser errors are attributed to the
-record whose lines they fall in: that record is rejected with the parser's message and the
-others are read. Entities are not resolved, no DTD is loaded and nothing is fetched from
-the network (no XXE, no billion laughs), and a document with a DOCTYPE is refused outright
-(MARCXML never needs one); ``huge_tree`` stays off, which caps text nodes and
+:class:`marc.marcxml_split.Splitter` cuts the byte stream into record elements as written
+(and reports any content between records that is no record); each is parsed on its own by
+a strict parser, so memory stays flat on files of any size, and one broken record can
+neither swallow its neighbours nor be read with text libxml2 dropped while repairing it.
+A record that does not parse is rejected with libxml2's reason, in a cataloguer's words
+where it is a usual one, and its line and column in the file; its control number is looked
+for in what a recovering parse makes of it, and used for nothing else.
+
+Entities are not resolved, no DTD is loaded and nothing is fetched from the network (no XXE,
+no billion laughs), and a document with a DOCTYPE is refused outright (MARCXML never needs
+one; libxml2 never even sees the prolog); ``huge_tree`` stays off, which caps text nodes and
 nesting depth (the settings: :mod:`marc.xmlsafe`), and :data:`MAX_ELEMENTS` caps a single
-record.
+record (:data:`marc.marcxml_split.MAX_RECORD_BYTES` its size).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -23,12 +28,11 @@ from pymarc import Field, Leader, Subfield
 
 from marc.errors import UnusableInput
 from marc.fields import control_field, data_field
-from marc.marcxml_writer import nfc
+from marc.marcxml_split import UNDECODABLE, Piece, Splitter
+from marc.marcxml_writer import MARC_NS, nfc
 from marc.reader import Decoded
-from marc.xmlsafe import FRAGMENT_PARSER, HARDENED, declares_doctype
+from marc.xmlsafe import FRAGMENT_PARSER, HARDENED
 
-MARC_NS = "http://www.loc.gov/MARC21/slim"
-_RECORD_TAGS = {f"{{{MARC_NS}}}record", "record"}
 #: Elements one record may hold before it is rejected as unreasonable.
 MAX_ELEMENTS = 50_000
 
@@ -151,90 +155,240 @@ def element_to_record(
     return record, None, warnings
 
 
-_DOCTYPE_REFUSED = (
-    "MARCXML with a DOCTYPE is refused: DTDs and entity declarations are not allowed "
-    "(they can read local files or expand without bound)"
-)
-
-
 def iter_marcxml(stream: BinaryIO, deferred: bool = False) -> Iterator[Decoded]:
-    """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream.
+    """Yield one :class:`marc.reader.Decoded` per ``record`` element of a MARCXML stream, and
+    one (rejected) for each run of content between records that is no record (nothing at
+    all for a document holding no record).
 
-    With ``deferred`` a record is only cut out (``pending``; :func:`decode_pending` converts
-    it, maybe in another process); otherwise it is converted here, from the parsed element.
+    With ``deferred`` a record is only cut out when its bytes can be read alone
+    (``pending``; :func:`decode_pending` parses and converts it, maybe in another process),
+    and otherwise checked here and cut out with the namespace declarations it uses;
+    without, it is converted here, from the parsed element.
     """
-    peek = getattr(stream, "peek", None)
-    if peek is not None and declares_doctype(peek(1 << 16)[: 1 << 16]):
-        # MARCXML never needs a DTD; a DOCTYPE is how XXE and entity bombs arrive.
-        raise UnusableInput(_DOCTYPE_REFUSED)
-    parser = etree.iterparse(
-        stream,
-        events=("end",),
-        tag=sorted(_RECORD_TAGS),
-        recover=True,
-        **HARDENED,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    seen_errors = 0
-    pending: list[tuple[int, str]] = []  # parser errors not yet attributed to a record
-    checked_doctype = False
-    try:
-        for _event, element in parser:
-            if not checked_doctype:
-                checked_doctype = True
-                if element.getroottree().docinfo.doctype:
-                    raise UnusableInput(_DOCTYPE_REFUSED)
-            if any(a.tag in _RECORD_TAGS for a in element.iterancestors()):
-                continue  # a record inside a record: part of the outer one
-            log = parser.error_log
-            if len(log) > seen_errors:
-                entries = list(log)
-                pending.extend((e.line, e.message) for e in entries[seen_errors:])
-                seen_errors = len(entries)
-            own: list[tuple[int, str]] = []
-            if pending:
-                # libxml2 parses ahead of the events lxml delivers, so an error may belong to
-                # a later record: attribute by line span (start tag to last descendant).
-                first = element.sourceline or 0
-                last = max((d.sourceline or 0 for d in element.iterdescendants()), default=first)
-                own = [(ln, msg) for ln, msg in pending if first <= ln <= last + 1]
-                pending = [(ln, msg) for ln, msg in pending if ln > last + 1]
-            raw = etree.tostring(element, encoding="utf-8")
-            item = Decoded(offset=None, raw=raw, line=element.sourceline, encoding="utf-8")
-            if own:
-                line, message = own[0]
-                item.reason = f"malformed XML at line {line}: {message}"
-                item.control_number = _control_number(element)
-            elif deferred:
-                item.pending = "marcxml"
+    splitter = Splitter(stream)
+    strict, recovering = _parsers(splitter.encoding)
+    utf8 = splitter.encoding == "utf-8"
+    # Converted input is read here, where the encoding is known to name its bad bytes.
+    hand_on = deferred and not splitter.transcoded
+    # Stray content before the first record waits for one: a file that holds nothing else is
+    # no MARCXML, which the reader says of the whole file (MarcReader.pieces).
+    held: list[Decoded] | None = []
+    for piece in splitter:
+        if not piece.record:
+            stray = Decoded(
+                offset=piece.offset,
+                raw=piece.data,
+                reason=f"not a record: {piece.problem} {_at(piece.line, piece.column)}",
+                line=piece.line,
+                column=piece.column,
+            )
+            if held is None:
+                yield stray
             else:
-                item = _converted(item, element)
-            yield item
-            # free what was parsed so far: memory must not grow with the file
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
-    except etree.XMLSyntaxError as exc:  # recover mode gave up entirely
-        yield Decoded(
-            offset=None,
-            raw=b"",
-            reason=f"unreadable XML after this point: {exc.msg}",
-            line=exc.lineno,
-        )
+                held.append(stray)
+                if len(held) >= _HELD:
+                    yield from held
+                    held = None
+            continue
+        if held:
+            yield from held
+        held = None
+        if utf8 and piece.context in _ENOUGH_CONTEXT:
+            piece.context = b""  # parsed alone, as decode_pending will parse it
+            if hand_on and piece.problem is None and piece.namespace is None:
+                yield Decoded(
+                    offset=piece.offset,
+                    raw=piece.data,
+                    line=piece.line,
+                    column=piece.column,
+                    encoding="utf-8",
+                    pending="marcxml",
+                )
+                continue
+        yield _decoded(piece, strict, recovering, splitter.transcoded, deferred)
 
 
 def decode_pending(item: Decoded) -> Decoded:
-    """Convert a record element that :func:`iter_marcxml` cut out (``item.raw``)."""
-    return _converted(item, etree.fromstring(item.raw, FRAGMENT_PARSER))
+    """Parse and convert a record that :func:`iter_marcxml` cut out (``item.raw``, which
+    reads alone)."""
+    piece = Piece(
+        data=item.raw,
+        offset=item.offset,
+        line=item.line or 1,
+        column=item.column or 1,
+        context=b"",
+        record=True,
+    )
+    return _decoded(piece, FRAGMENT_PARSER, _RECOVERING, None, deferred=False)
+
+
+def _decoded(
+    piece: Piece,
+    strict: etree.XMLParser,
+    recovering: etree.XMLParser,
+    transcoded: str | None,
+    deferred: bool,
+) -> Decoded:
+    """A record piece parsed (strictly, see :func:`_parse`), then converted, or only cut out
+    with ``deferred``; or rejected, saying why and where."""
+    element, reason = _parse(piece, strict, transcoded)
+    if reason is None and piece.namespace is not None:
+        namespace = piece.namespace.decode("utf-8", "replace")
+        reason = (
+            f"not a MARC record: its <record> element is in the namespace {namespace!r}, "
+            f"not in MARC 21 slim ({MARC_NS}) {_at(piece.line, piece.column)}"
+        )
+    if reason is not None:
+        if element is None:
+            element = _recovered(piece, recovering)
+        return Decoded(
+            offset=piece.offset,
+            raw=piece.data,
+            reason=reason,
+            control_number=None if element is None else _control_number(element),
+            line=piece.line,
+            column=piece.column,
+        )
+    assert element is not None
+    # Bytes that read alone are kept as written; others get the declarations they use.
+    raw = etree.tostring(element, encoding="utf-8") if piece.context else piece.data
+    item = Decoded(
+        offset=piece.offset, raw=raw, line=piece.line, column=piece.column, encoding="utf-8"
+    )
+    if deferred:
+        item.pending = "marcxml"
+        return item
+    return _converted(item, element)
+
+
+def _parsers(encoding: str) -> tuple[etree.XMLParser, etree.XMLParser]:
+    """The strict parser for the pieces of a document in ``encoding``, and a recovering one
+    (only ever used to find a rejected record's control number)."""
+    if encoding == "utf-8":
+        return FRAGMENT_PARSER, _RECOVERING
+    try:
+        return (
+            etree.XMLParser(encoding=encoding, **HARDENED, remove_comments=True, remove_pis=True),
+            etree.XMLParser(encoding=encoding, recover=True, **HARDENED),
+        )
+    except LookupError as exc:
+        raise UnusableInput(f"the MARCXML declares an unknown encoding {encoding!r}") from exc
+
+
+_RECOVERING = etree.XMLParser(recover=True, **HARDENED)
+#: Stray pieces held back at most while no record has come (each keeps 64 KB at most).
+_HELD = 64
+#: Contexts in which a record's bytes, parsed alone, give the same record: none, or MARC 21
+#: slim as the default namespace (:func:`element_to_record` reads records of no namespace
+#: alike, and files of rejected records declare that default).
+_ENOUGH_CONTEXT = frozenset(
+    (b"<_>", f'<_ xmlns="{MARC_NS}">'.encode(), f"<_ xmlns='{MARC_NS}'>".encode())
+)
+_LINE = re.compile(r"\bline (\d+)")
+#: libxml2's words for the usual mistakes, in a cataloguer's (others are passed on as is).
+_PLAIN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"xmlParseEntityRef: no name", "a '&' that starts no entity (write & as &amp;)"),
+        (r"StartTag: invalid element name", "a '<' that starts no element (write < as &lt;)"),
+        (
+            r"Entity '(.+)' not defined",
+            r"unknown entity &\1; (XML has only &amp; &lt; &gt; &quot; &apos; and numbered "
+            r"ones such as &#233;)",
+        ),
+        (
+            r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)",
+            r"<\1> opened on line \2 is not closed before </\3>",
+        ),
+        (r"Premature end of data in tag (\S+) line (\d+)", r"<\1> opened on line \2 is not closed"),
+        (
+            r"(?:PCDATA )?invalid (?:Char value \d+|character in attribute value)",
+            "a control character, which XML does not allow",
+        ),
+        (
+            r"Invalid bytes in character encoding|Input is not proper UTF-8.*",
+            "bytes that are not valid in the file's encoding (is the file in another encoding "
+            "than its XML declaration says?)",
+        ),
+        (
+            r"Namespace prefix (\S+) on (\S+) is not defined",
+            r"the namespace prefix '\1' of <\1:\2> is not declared",
+        ),
+    )
+)
+
+
+def _plain(message: str) -> str:
+    """libxml2's message in a cataloguer's words, when it is a usual one."""
+    for pattern, replacement in _PLAIN:
+        if pattern.fullmatch(message):
+            return pattern.sub(replacement, message)
+    return message
+
+
+def _at(line: int, column: int) -> str:
+    return f"(line {line}, column {column})"
+
+
+def _wrapped(piece: Piece) -> bytes:
+    """The piece as a document: inside its context element, if it needs one."""
+    return piece.context + piece.data + b"</_>" if piece.context else piece.data
+
+
+def _parse(
+    piece: Piece, parser: etree.XMLParser, transcoded: str | None
+) -> tuple[etree._Element | None, str | None]:
+    """(the record element, None) or (None or the element, why the piece is rejected).
+
+    Parsed on its own and strictly: libxml2 repairs nothing, so a record it would have to
+    repair is rejected, and an error's position is in that record.
+    """
+    if piece.problem is not None and piece.where is None:  # too large: not parsed at all
+        return None, f"{piece.problem} {_at(piece.line, piece.column)}"
+    try:
+        root = etree.fromstring(_wrapped(piece), parser)
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position
+        if line <= 1:  # on the piece's first line, after its context tag
+            line, column = piece.line, piece.column + max(column - 1 - len(piece.context), 0)
+        else:
+            line += piece.line - 1
+        if piece.where is not None and (line, column) >= piece.where:
+            # At the cut (the missing end tag itself): the cutting says it better.
+            return None, f"malformed XML: {piece.problem} {_at(*piece.where)}"
+        # libxml2 numbers lines in what it was given: the piece's, not the file's.
+        message = _LINE.sub(lambda m: f"line {int(m.group(1)) + piece.line - 1}", exc.msg)
+        message = message.split(", line ", 1)[0] if ", column " in message else message
+        message = _plain(message.strip())
+        if transcoded and UNDECODABLE in piece.data:
+            message = f"bytes that are not valid {transcoded}"
+        return None, f"malformed XML: {message} {_at(line, column)}"
+    element = root[0] if piece.context else root
+    if piece.problem is not None:  # never read a record the cutting found broken
+        return element, f"malformed XML: {piece.problem} {_at(*(piece.where or (0, 0)))}"
+    return element, None
+
+
+def _recovered(piece: Piece, parser: etree.XMLParser) -> etree._Element | None:
+    """The broken record as libxml2 repairs it: only to look for its control number."""
+    try:
+        root = etree.fromstring(_wrapped(piece), parser)
+    except etree.XMLSyntaxError:
+        return None
+    if root is None or not piece.context:
+        return root
+    return root[0] if len(root) else None
 
 
 def _converted(item: Decoded, element: etree._Element) -> Decoded:
     record, reason, warnings = element_to_record(element)
     decoded = Decoded(
-        offset=item.offset, raw=item.raw, line=item.line, encoding=item.encoding, record=record
+        offset=item.offset,
+        raw=item.raw,
+        line=item.line,
+        column=item.column,
+        encoding=item.encoding,
+        record=record,
     )
     decoded.reason, decoded.warnings = reason, warnings
     decoded.normalized = record is not None  # texts NFC, leader/09 "a" (element_to_record)

@@ -7,7 +7,7 @@ format from the content (or takes ``format=``) and iterates :class:`ReadResult` 
 per record *in the input*, in order. A record that cannot be read does not stop the
 iteration: its result has ``record=None`` and a ``reason`` written for a cataloguer, plus the
 raw bytes so it can be handed back for repair. Memory use does not depend on the file size
-(one record at a time; MARCXML is parsed incrementally and cleared as it goes).
+(one record at a time; MARCXML is cut into records, each parsed on its own).
 
 Every accepted record is Unicode NFC: MARC-8 is converted, a leader/09 that lies is caught
 per record and reported in ``warnings``, and bytes in a national code page are detected and
@@ -55,9 +55,11 @@ class ReadResult:
     """One record of the input, read or rejected.
 
     ``ordinal`` counts records from 1 in input order. ``offset`` is the byte offset of the
-    record in the (decompressed) input, or None for MARCXML, where ``line`` locates it.
-    ``raw`` is the record as it was in the input (for MARCXML the record element
-    re-serialised). ``record`` is None exactly when ``reason`` is set.
+    record in the (decompressed) input (None for MARCXML converted from UTF-16 or UTF-32);
+    for MARCXML ``line`` locates it too. ``raw`` is the record as it was in the input (a
+    MARCXML record element that uses namespace declarations made around it is re-serialised
+    with them; stray content between MARCXML records comes as a rejected result of its own).
+    ``record`` is None exactly when ``reason`` is set.
     """
 
     ordinal: int
@@ -112,6 +114,8 @@ class Decoded:
     #: The decoder brought every text to NFC and leader/09 to ``a`` as it read them (and
     #: :func:`finish` removes NULs), so the store need not look through the record again.
     normalized: bool = False
+    #: Column (characters, from 1) where the record starts on :attr:`line` (MARCXML).
+    column: int | None = None
 
 
 class MarcReader:

@@ -24,9 +24,10 @@ HARDENED: dict[str, bool] = {
     "huge_tree": False,
 }
 
-#: Re-reads one record element that a reader cut out of a document it parsed with the
-#: settings above and serialised with lxml (so well-formed, no DOCTYPE): MARCXML records of
-#: an upload, ``<record>`` elements of an OAI page. lxml serialises a parser's use by threads.
+#: Parses one record element cut out of outside XML: a MARCXML record as written (strictly:
+#: it repairs nothing, so a broken record fails; no DOCTYPE can reach it, as a piece starts at
+#: the record's start tag), or a ``<record>`` element of an OAI page serialised by lxml.
+#: lxml serialises a parser's use by threads.
 FRAGMENT_PARSER = etree.XMLParser(**HARDENED, remove_comments=True, remove_pis=True)
 
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)

@@ -19,7 +19,7 @@ from libext.imports_web import batch_report
 from libext.models import Holding, ImportBatch, ImportOutcome, Library, MatchKey, Record
 from marc.errors import UnusableInput
 from marc.reader import MarcReader, decode_iso2709
-from marc.writer import record_to_iso2709
+from marc.writer import MarcWriter, record_to_iso2709
 from tests.libext.marc_files import book, many, write_iso
 from tests.marc.helpers import run_yaz
 from tests.paths import MARC_DIR
@@ -355,6 +355,45 @@ def test_rejects_download_in_input_format(ctx) -> None:  # type: ignore[no-untyp
     batch = ctx.db.session.get(ImportBatch, report.batch)
     data = b"".join(rejects(ctx.db.session, batch))
     assert data.startswith(b"<?xml") and data.count(b"<record") == 1
+
+
+def test_broken_marcxml_loses_no_record(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """yaz-marcdump's MARCXML of pymarc__test.dat with one </subfield> removed in record 2
+    once made records 3-10 vanish (read 2, rejected 1): all ten are accounted for now."""
+    done = run_yaz("-o", "marcxml", str(MARC_DIR / "pymarc__test.dat"))
+    assert done.returncode == 0
+    data = done.stdout
+    second = data.index(b"<record", data.index(b"<record") + 1)
+    at = data.index(b"</subfield>", second)
+    path = tmp_path / "broken.xml"
+    path.write_bytes(data[:at] + data[at + len(b"</subfield>") :])
+    report = _import(ctx, path).to_dict()
+    assert report["read"] == 10 and report["rejected"] == 1
+    assert report["created"] + report["updated"] + report["skipped"] == 9
+    (error,) = report["errors"]
+    assert (error["ordinal"], error["offset"]) == (2, second)
+    assert error["control_number"] == "fol05754809"
+    line = data.count(b"\n", 0, at) + 1
+    assert error["reason"] == (
+        f"malformed XML: <subfield> opened on line {line} is not closed before </datafield> "
+        f"(line {line + 1}, column 15)"
+    )
+
+
+def test_marcxml_rejection_says_the_line_of_the_record(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A well-formed record rejected by validation: its line is named beside its offset."""
+    no_title = pymarc.Record(force_utf8=True, leader="00000nam a2200000 i 4500")
+    no_title.add_field(pymarc.Field(tag="001", data="t1"))
+    out = io.BytesIO()
+    with MarcWriter(out, "marcxml") as writer:
+        writer.write(book("x1", "Here"))
+        writer.write(no_title)
+    path = tmp_path / "one-bad.xml"
+    path.write_bytes(out.getvalue())
+    report = _import(ctx, path).to_dict()
+    (error,) = report["errors"]
+    assert error["offset"] == out.getvalue().index(b"<record", out.getvalue().index(b"<record") + 1)
+    assert error["reason"].endswith("(record at line 4)")
 
 
 def test_match_keys_follow_writes(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
