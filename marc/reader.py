@@ -139,6 +139,15 @@ class MarcReader:
         self._input: MarcInput = open_input(source, format)
         self.format: str = self._input.format
         self.name: str = self._input.name
+        if self.format in ("marcxml", "json") and self.encoding not in ("auto", "utf-8"):
+            # Their text is Unicode already (XML declares its encoding, JSON is UTF-8): a
+            # byte encoding asked for would be left unapplied, and the records stored as read.
+            self.close()
+            raise UnusableInput(
+                f"{self.name}: the encoding {self.encoding} applies to ISO 2709 and MarcEdit "
+                f".mrk files, whose bytes it decodes; this {self.format} file's text is "
+                "Unicode already (import it without an encoding)"
+            )
         #: Records are checked by :func:`marc.validate.validate` (rejected on errors).
         self.validate = validate
         #: How often each ``suggested_encoding`` came up so far (for a file-level hint).

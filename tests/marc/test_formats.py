@@ -92,6 +92,15 @@ def test_a_gzip_stream_damaged_part_way_stops_with_a_sentence(tmp_path, damage: 
     assert (0 < len(read) < 3000) if damage == "truncated" else len(read) == 3000
 
 
+@pytest.mark.parametrize("encoding", ["tcvn3", "vni", "marc-8", "latin-1"])
+def test_a_byte_encoding_is_refused_for_unicode_formats(tmp_path, encoding: str) -> None:
+    """Asked of MARCXML or MARC-in-JSON it would be left unapplied: refused, with why."""
+    xml = MARC_DIR / "marcperl__batch.xml"
+    with pytest.raises(UnusableInput, match=r"encoding .* applies to ISO 2709 .*marcxml"):
+        MarcReader(xml, encoding=encoding)
+    assert MarcReader(xml, encoding="utf-8").format == "marcxml"
+
+
 def test_missing_file() -> None:
     with pytest.raises(UnusableInput, match="cannot open"):
         MarcReader("/nonexistent/file.mrc")
