@@ -202,7 +202,7 @@ def _detect_encoding(head: bytes) -> tuple[str, int, str | None]:
         return "utf-8", 0, codec
     try:
         ascii_markup = _PROBE.encode(codec) == _PROBE.encode("ascii")
-    except UnicodeError:
+    except (UnicodeError, LookupError):  # LookupError: a codec of bytes, not text ("hex")
         ascii_markup = False
     if not ascii_markup or codec.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
         return "utf-8", 0, None  # e.g. "UTF-16" declared in 8-bit bytes: libxml2 reads UTF-8
@@ -556,14 +556,17 @@ class Splitter:
                 return result, end
         pattern = scanner.pattern
         keep = start  # what must stay in the buffer: the record, unless it is too large
+        too_large = False
         while True:
             buf, base = self.buf, self.base
             match = pattern.search(buf, scan - base)
             if match is None:
                 scan = max(scan, base + len(buf) - _OVERLAP)
-                if keep == start and base + len(buf) - start > MAX_RECORD_BYTES:
-                    self._cut(result, start, base + len(buf))
-                    keep = scan  # skip to its end without keeping it
+                if too_large or base + len(buf) - start > MAX_RECORD_BYTES:
+                    if not too_large:
+                        self._cut(result, start, base + len(buf))
+                        too_large = True
+                    keep = scan  # skip to its end without keeping it, as the scan moves on
                 if not self._more(keep):
                     end = self.base + len(self.buf)
                     problem = "the file ends inside this record (truncated file?)"

@@ -467,6 +467,37 @@ def test_a_record_too_large_is_rejected_and_skipped(monkeypatch: pytest.MonkeyPa
     _check_the_others(results, good, skip=others)
 
 
+def test_a_record_far_over_the_limit_is_skipped_without_keeping_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the limit the splitter goes on to the record's end tag holding only a read or
+    two (it kept everything from the limit on, and copied it at every read)."""
+    monkeypatch.setattr(marcxml_split, "MAX_RECORD_BYTES", 4096)
+    monkeypatch.setattr(marcxml_split, "_CHUNK", 256)
+    huge = (
+        b'<record><leader>00000nam a2200000 a 4500</leader><datafield tag="500" ind1=" " '
+        b'ind2=" "><subfield code="a">' + b"y" * 200_000 + b"</subfield></datafield></record>"
+    )
+    data = intact("one-per-line", SOURCES[0])
+    at = data.index(b"<record", data.index(b"<record") + 1)  # before the second record
+    splitter = marcxml_split.Splitter(io.BytesIO(data[:at] + huge + b"\n" + data[at:]))
+    largest = 0
+    pieces = []
+    for piece in splitter:
+        pieces.append(piece)
+        largest = max(largest, len(splitter.buf))
+    assert [p.problem is not None for p in pieces].count(True) == 1
+    assert len(pieces) == len(read(data)) + 1
+    assert largest < 4096 + 4 * 256 + 4096  # the limit and a few reads, not 200,000 bytes
+
+
+def test_an_xml_declaration_naming_a_codec_of_bytes_reads_as_utf8() -> None:
+    """encoding="hex" (a codec Python has, but not of text) raised LookupError."""
+    data = b'<?xml version="1.0" encoding="hex"?><collection><record/></collection>'
+    (result,) = read(data)
+    assert not result.ok
+
+
 def test_latin1_document_has_byte_offsets_and_reads_its_text() -> None:
     records = _records(SOURCES[1])
     text = (
