@@ -52,12 +52,14 @@ from typing import BinaryIO
 from marc.errors import UnusableInput
 from marc.marcxml_writer import MARC_NS
 
-__all__ = ["DOCTYPE_REFUSED", "MAX_RECORD_BYTES", "Piece", "Splitter"]
+__all__ = ["DOCTYPE_REFUSED", "MAX_DEPTH", "MAX_RECORD_BYTES", "Piece", "Splitter"]
 
 _MARC = MARC_NS.encode()
 #: A record element larger than this is rejected unread (a MARC record holds at most
 #: 99,999 bytes of data: even written out as XML it stays far below).
 MAX_RECORD_BYTES = 16 << 20
+#: Elements open around the records at most (libxml2's own default limit).
+MAX_DEPTH = 256
 #: How much of an oversized record or of stray content is kept to show.
 _SHOWN = 1 << 16
 _CHUNK = 1 << 18
@@ -420,6 +422,15 @@ class Splitter:
             if buf.startswith(b"<?", lt):
                 close = self._find(b"?>", at + 2, keep)
                 pos = close + 2 if close >= 0 else at + 2
+                if close >= 0 and _RECORD_START.search(self._slice(at + 2, close)):
+                    # A processing instruction left open swallows the records up to the next
+                    # "?>": said, as for a comment, not lost without a word.
+                    if stray is not None:
+                        yield self._other(*stray)
+                        stray = None
+                    yield self._other(
+                        at, pos, "a processing instruction holds record markup, which is not read"
+                    )
                 continue
             if buf.startswith(b"<!", lt):
                 if not self._element_seen and buf[lt + 2 : lt + 9].upper() == b"DOCTYPE":
@@ -493,6 +504,13 @@ class Splitter:
             yield self._other(*stray)
 
     def _push(self, qname: bytes, own: dict[bytes, tuple[bytes, bytes]], collection: bool) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            # As libxml2 (its default limit): deeper nesting is no catalogue's, and every
+            # level costs memory and, at each end tag, time.
+            raise UnusableInput(
+                f"elements are nested more than {MAX_DEPTH} deep around the records: "
+                "this is no MARCXML file this system reads"
+            )
         parent = self.stack[-1] if self.stack else self._top
         if own:
             namespaces = {**parent.namespaces, **{p: uri for p, (uri, _) in own.items()}}

@@ -491,6 +491,29 @@ def test_a_record_far_over_the_limit_is_skipped_without_keeping_it(
     assert largest < 4096 + 4 * 256 + 4096  # the limit and a few reads, not 200,000 bytes
 
 
+def _xrec(control: str) -> bytes:
+    return (
+        b'<record><leader>00000nam a2200000 a 4500</leader><controlfield tag="001">'
+        + control.encode()
+        + b'</controlfield><datafield tag="245" ind1="0" ind2="0"><subfield code="a">T'
+        b"</subfield></datafield></record>"
+    )
+
+
+def test_a_processing_instruction_holding_records_is_said_not_lost() -> None:
+    body = _xrec("1") + b"<?pi " + _xrec("2") + _xrec("3") + b"<?x?>" + _xrec("4")
+    data = b'<collection xmlns="' + MARC_NS.encode() + b'">' + body + b"</collection>"
+    results = read(data)
+    assert [r.ok for r in results] == [True, False, True]
+    assert "processing instruction holds record markup" in (results[1].reason or "")
+
+
+def test_nesting_deeper_than_libxml2_allows_is_refused() -> None:
+    data = b"<a>" * 300 + _xrec("1") + b"</a>" * 300
+    with pytest.raises(UnusableInput, match="nested more than 256 deep"):
+        read(data)
+
+
 def test_an_xml_declaration_naming_a_codec_of_bytes_reads_as_utf8() -> None:
     """encoding="hex" (a codec Python has, but not of text) raised LookupError."""
     data = b'<?xml version="1.0" encoding="hex"?><collection><record/></collection>'
