@@ -100,8 +100,8 @@ def test_cancel_through_the_api(setup) -> None:  # type: ignore[no-untyped-def]
     assert refused.status_code == 409 and "not waiting" in refused.get_json()["error"]["message"]
 
 
-def test_cancel_on_the_staged_summary_page(setup) -> None:  # type: ignore[no-untyped-def]
-    app, client, uploads = setup
+def _upload_page(client, data: bytes, name: str):  # type: ignore[no-untyped-def]
+    """Upload ``data`` as ``name`` through the cataloguers' page (a dry run to confirm)."""
     page = client.get("/cataloguing/", headers=PAGE).get_data(as_text=True)
     form = {
         "csrf_token": _token(page),
@@ -110,11 +110,14 @@ def test_cancel_on_the_staged_summary_page(setup) -> None:  # type: ignore[no-un
         "encoding": "auto",
         "match": "001,035,isbn,issn",
         "on_match": "replace",
-        "file": (io.BytesIO(BOOKS), "sach.mrc"),
+        "file": (io.BytesIO(data), name),
     }
-    staged = client.post(
-        "/cataloguing/", data=form, headers=PAGE, content_type="multipart/form-data"
-    )
+    return client.post("/cataloguing/", data=form, headers=PAGE, content_type="multipart/form-data")
+
+
+def test_cancel_on_the_staged_summary_page(setup) -> None:  # type: ignore[no-untyped-def]
+    app, client, uploads = setup
+    staged = _upload_page(client, BOOKS, "sach.mrc")
     assert staged.status_code == 302
     summary = client.get(staged.headers["Location"], headers=PAGE).get_data(as_text=True)
     batch_id = int(staged.headers["Location"].rstrip("/").split("/")[-1])
@@ -213,19 +216,7 @@ def test_unreadable_uploads_are_named_as_uploaded(setup, dry_run: str) -> None: 
 
 def test_the_upload_page_names_an_unreadable_file_as_uploaded(setup) -> None:  # type: ignore[no-untyped-def]
     _app, client, uploads = setup
-    page = client.get("/cataloguing/", headers=PAGE).get_data(as_text=True)
-    form = {
-        "csrf_token": _token(page),
-        "library": "HNM",
-        "format": "auto",
-        "encoding": "auto",
-        "match": "001",
-        "on_match": "replace",
-        "file": (io.BytesIO(b"not MARC at all\n"), "ghi-chu.txt"),
-    }
-    response = client.post(
-        "/cataloguing/", data=form, headers=PAGE, content_type="multipart/form-data"
-    )
+    response = _upload_page(client, b"not MARC at all\n", "ghi-chu.txt")
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "ghi-chu.txt is not in a MARC format" in text
