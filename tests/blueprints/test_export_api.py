@@ -71,14 +71,26 @@ def client(app: Flask, client: FlaskClient) -> FlaskClient:
         session.add_all([Library(code="HNM", name="Hà Nam"), Library(code="PLY", name="Phủ Lý")])
         session.commit()
     data = record_to_iso2709(_internal_book()) + record_to_iso2709(book("plain-1", "Sách"))
-    response = client.post(
-        "/api/imports",
-        data={"library": "HNM", "file": (io.BytesIO(data), "books.mrc")},
-        headers=CATALOGUER,
-        content_type="multipart/form-data",
-    )
+    response = _upload(client, data, "books.mrc")
     assert response.status_code == 201 and response.get_json()["created"] == 2
     return client
+
+
+def _upload(
+    client: FlaskClient,
+    data: bytes,
+    name: str,
+    *,
+    library: str = "HNM",
+    headers: dict[str, str] = CATALOGUER,
+):  # type: ignore[no-untyped-def]
+    """POST ``data`` to /api/imports as the file ``name``, for ``library``."""
+    return client.post(
+        "/api/imports",
+        data={"library": library, "file": (io.BytesIO(data), name)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
 
 
 def _records(data: bytes) -> dict[str, pymarc.Record]:
@@ -277,12 +289,7 @@ def test_include_deleted(client: FlaskClient, app: Flask, fmt: str) -> None:
 
 def test_search_result_export(client: FlaskClient, app: Flask) -> None:
     other = record_to_iso2709(book("ply-1", "Sách có dữ liệu nội bộ ở Phủ Lý"))
-    response = client.post(
-        "/api/imports",
-        data={"library": "PLY", "file": (io.BytesIO(other), "ply.mrc")},
-        headers=ADMIN,
-        content_type="multipart/form-data",
-    )
+    response = _upload(client, other, "ply.mrc", library="PLY", headers=ADMIN)
     assert response.status_code == 201
     q = "q=n%E1%BB%99i+b%E1%BB%99"  # "nội bộ"
     for query, headers, expected in [
@@ -319,12 +326,7 @@ def test_search_result_export(client: FlaskClient, app: Flask) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_koha_items_are_exported_as_852(client: FlaskClient, fmt: str) -> None:
     koha = koha_book("koha-1", "Truyện Kiều")
-    response = client.post(
-        "/api/imports",
-        data={"library": "HNM", "file": (io.BytesIO(record_to_iso2709(koha)), "koha.mrc")},
-        headers=CATALOGUER,
-        content_type="multipart/form-data",
-    )
+    response = _upload(client, record_to_iso2709(koha), "koha.mrc")
     assert response.status_code == 201
     whole = client.get(f"/api/export?format={fmt}&library=HNM&internal=1", headers=CATALOGUER)
     exported = _records(whole.data)["koha-1"]
@@ -342,12 +344,7 @@ def test_a_952_that_describes_no_copy_stays_as_it_is(client: FlaskClient) -> Non
     note = pymarc.Field("952", pymarc.Indicators(" ", " "), [pymarc.Subfield("a", "11/19/97 T")])
     record.add_field(note)
     data = record_to_iso2709(record)
-    response = client.post(
-        "/api/imports",
-        data={"library": "HNM", "file": (io.BytesIO(data), "lc.mrc")},
-        headers=CATALOGUER,
-        content_type="multipart/form-data",
-    )
+    response = _upload(client, data, "lc.mrc")
     assert response.status_code == 201
     whole = client.get("/api/export?library=HNM&internal=1", headers=CATALOGUER).data
     assert data in whole  # byte-identical: no 852 made up for it
